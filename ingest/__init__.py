@@ -1,0 +1,1 @@
+"""Energy telemetry lakehouse: simulated fleet telemetry, Bronze ingest, and the `telemetry` CLI."""

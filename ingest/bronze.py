@@ -1,0 +1,137 @@
+"""Bronze ingest: every line of a receive day's raw files, as received, with where it came from.
+
+extract -> transform -> load: `extract` reads whole files with an explicit schema (no inference on
+raw data), `transform` is a pure DataFrame -> DataFrame function that splits them into numbered
+lines, `load` overwrites the day's partition of the Bronze table and nothing else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import (
+    DateType,
+    IntegerType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+from ingest.generator import day_folder
+from ingest.lakehouse import BRONZE_TABLE, Lakehouse, LakehouseError
+
+RAW_FILE_SCHEMA = StructType([StructField("value", StringType(), nullable=False)])
+
+BRONZE_SCHEMA = StructType([
+    StructField("raw_line", StringType(), nullable=False),
+    StructField("source_file", StringType(), nullable=False),
+    StructField("line_number", IntegerType(), nullable=False),
+    StructField("ingested_at", TimestampType(), nullable=False),
+    StructField("received_on", DateType(), nullable=False),
+])
+
+RAW_SUFFIXES = (".jsonl", ".jsonl.gz")
+
+
+def raw_files(raw_dir: Path, day: dt.date) -> list[Path]:
+    """The day's raw files, `<day>/<site_id>/<device_id>.jsonl[.gz]`, sorted.
+
+    A missing folder, a folder without raw files, or a file that resolves outside the raw folder
+    (a link pointing elsewhere) is refused with an error naming it.
+    """
+    folder = day_folder(raw_dir, day)
+    if not folder.is_dir():
+        raise LakehouseError(f"no raw telemetry for {day}: folder {folder} does not exist")
+    root = raw_dir.resolve()
+    files = []
+    for site in sorted(folder.iterdir()):
+        if not site.is_dir():
+            continue
+        for path in sorted(site.iterdir()):
+            if not path.name.endswith(RAW_SUFFIXES) or path.name.startswith("."):
+                continue
+            if not path.resolve().is_relative_to(root):
+                raise LakehouseError(f"{path} points outside the raw folder {root}; refused")
+            files.append(path)
+    if not files:
+        raise LakehouseError(
+            f"no raw telemetry for {day}: folder {folder} holds no <site>/<device>.jsonl files"
+        )
+    return files
+
+
+def extract(spark: SparkSession, files: list[Path]) -> DataFrame:
+    """One row per raw file: its whole text (gzip is decompressed) and its path."""
+    return (
+        spark.read.schema(RAW_FILE_SCHEMA)
+        .text([str(path) for path in files], wholetext=True)
+        .select(F.col("value").alias("content"), F.col("_metadata.file_path").alias("file_path"))
+    )
+
+
+def _relative_path(file_path: Column, raw_dir: Path) -> Column:
+    """The file's path below the raw folder, e.g. `2025/08/01/lathrop-ca/mp-lathrop-01.jsonl`."""
+    return F.regexp_replace(
+        F.regexp_replace(file_path, r"^file:(//)?", ""),
+        "^" + re.escape(raw_dir.resolve().as_posix() + "/"),
+        "",
+    )
+
+
+def transform(files: DataFrame, raw_dir: Path, day: dt.date, ingested_at: dt.datetime
+              ) -> DataFrame:
+    """Numbered lines of each file: LF or CRLF endings, a leading byte-order mark dropped, blank
+    lines skipped (they keep their number in the count, so line numbers match an editor's)."""
+    content = F.regexp_replace(F.col("content"), "^\ufeff", "")
+    lines = files.select(
+        _relative_path(F.col("file_path"), raw_dir).alias("source_file"),
+        F.posexplode(F.split(content, "\n")).alias("position", "line"),
+    )
+    return lines.select(
+        F.regexp_replace("line", "\r$", "").alias("raw_line"),
+        "source_file",
+        (F.col("position") + 1).cast("int").alias("line_number"),
+        F.lit(ingested_at).cast("timestamp").alias("ingested_at"),
+        F.lit(day).cast("date").alias("received_on"),
+    ).where(F.col("raw_line").rlike(r"\S"))
+
+
+def ensure_bronze_table(spark: SparkSession) -> None:
+    schema, _ = BRONZE_TABLE.split(".")
+    if not spark.catalog.databaseExists(schema):
+        spark.sql(f"create database if not exists {schema}")
+    columns = ", ".join(
+        f"{field.name} {field.dataType.simpleString()}" for field in BRONZE_SCHEMA.fields
+    )
+    spark.sql(
+        f"create table if not exists {BRONZE_TABLE} ({columns}) "
+        "using parquet partitioned by (received_on) "
+        "comment 'Every raw telemetry line as received, partitioned by receive day'"
+    )
+
+
+def load(spark: SparkSession, lines: DataFrame, day: dt.date) -> None:
+    """Replace the day's Bronze partition (and only it) with `lines`."""
+    ensure_bronze_table(spark)
+    view = "bronze_lines_to_load"
+    lines.drop("received_on").coalesce(4).createOrReplaceTempView(view)
+    data_columns = ", ".join(f.name for f in BRONZE_SCHEMA.fields if f.name != "received_on")
+    # A static partition: the day is replaced even when the new files hold no lines.
+    spark.sql(
+        f"insert overwrite table {BRONZE_TABLE} partition (received_on = date'{day}') "
+        f"select {data_columns} from {view}"
+    )
+    spark.catalog.dropTempView(view)
+
+
+def ingest_day(spark: SparkSession, lake: Lakehouse, day: dt.date) -> int:
+    """Land every line of the day's raw files in Bronze; returns the number of Bronze rows."""
+    files = raw_files(lake.raw_dir, day)
+    ingested_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    load(spark, transform(extract(spark, files), lake.raw_dir, day, ingested_at), day)
+    return spark.table(BRONZE_TABLE).where(F.col("received_on") == F.lit(day)).count()

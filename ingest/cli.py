@@ -1,0 +1,147 @@
+"""`telemetry`: the command line over the lakehouse's functions."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Sequence
+
+from ingest.lakehouse import LakehouseError
+
+
+def _date(text: str) -> dt.date:
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
+    return value
+
+
+def _days(start: dt.date, end: dt.date | None) -> list[dt.date]:
+    end = end or start
+    if end < start:
+        raise LakehouseError(f"--to {end} is before --date {start}")
+    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def cmd_generate(args: argparse.Namespace) -> None:
+    from ingest.fleet import load_registry
+    from ingest.generator import generate
+    from ingest.lakehouse import lakehouse
+
+    lake = lakehouse()
+    manifests = generate(lake.raw_dir, load_registry(), args.start, args.days,
+                         args.rows_per_device, args.seed)
+    for manifest in manifests:
+        print(f"generated {manifest.receive_date}: {manifest.totals.lines:,} lines in "
+              f"{len(manifest.files)} files under {lake.raw_dir}")
+
+
+def cmd_ingest(args: argparse.Namespace) -> None:
+    from ingest.bronze import ingest_day
+    from ingest.lakehouse import BRONZE_TABLE, lakehouse, spark_session
+
+    lake = lakehouse()
+    spark = spark_session(lake)
+    for day in _days(args.date, args.to):
+        rows = ingest_day(spark, lake, day)
+        print(f"ingested {day}: {rows:,} lines into {BRONZE_TABLE}")
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    from ingest.lakehouse import lakehouse, spark_session
+    from ingest.pipeline import format_kpis, gold_kpis, run_day
+
+    lake = lakehouse()
+    spark = spark_session(lake)
+    for day in _days(args.date, args.to):
+        result = run_day(spark, lake, day)
+        print(f"\n{day}: {result.bronze_rows:,} Bronze lines; metrics in {result.metrics_path}")
+        if args.show_kpis:
+            print(format_kpis(day, gold_kpis(spark, day)))
+
+
+def cmd_metrics(args: argparse.Namespace) -> None:
+    from ingest.dbt_build import test_results_from_artifacts
+    from ingest.lakehouse import lakehouse, spark_session
+    from ingest.metrics import quality_metrics, write_metrics
+
+    lake = lakehouse()
+    tests = test_results_from_artifacts(lake, args.date)
+    spark = spark_session(lake)
+    path = write_metrics(lake, args.date, quality_metrics(spark, args.date, tests))
+    print(f"wrote {path}")
+
+
+def cmd_kpis(args: argparse.Namespace) -> None:
+    from ingest.lakehouse import lakehouse, spark_session
+    from ingest.pipeline import format_kpis, gold_kpis
+
+    spark = spark_session(lakehouse())
+    print(format_kpis(args.date, gold_kpis(spark, args.date)))
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="telemetry",
+        description="Energy telemetry lakehouse: generate, ingest, build and inspect a day.",
+    )
+    commands = top.add_subparsers(dest="command", required=True)
+
+    gen = commands.add_parser("generate", help="write simulated raw telemetry under data/raw")
+    gen.add_argument("--start", type=_date, required=True, help="first receive day, YYYY-MM-DD")
+    gen.add_argument("--days", type=_positive, default=1, help="number of days (default 1)")
+    gen.add_argument("--rows-per-device", type=_positive, default=1440,
+                     help="readings per device per day (default 1440: one a minute)")
+    gen.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    gen.set_defaults(func=cmd_generate)
+
+    for name, func, text in [
+        ("ingest", cmd_ingest, "land a receive day's raw files in Bronze"),
+        ("run", cmd_run, "ingest + dbt build + quality metrics for a receive day, in one JVM"),
+    ]:
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--date", type=_date, required=True, help="receive day, YYYY-MM-DD")
+        sub.add_argument("--to", type=_date, help="last day of a range to process in order")
+        sub.set_defaults(func=func)
+        if name == "run":
+            sub.add_argument("--show-kpis", action=argparse.BooleanOptionalAction, default=True,
+                             help="print the day's Gold KPIs (default: yes)")
+
+    met = commands.add_parser("metrics", help="write the quality-metrics JSON of a built day")
+    met.add_argument("--date", type=_date, required=True, help="receive day, YYYY-MM-DD")
+    met.set_defaults(func=cmd_metrics)
+
+    kpis = commands.add_parser("kpis", help="print the Gold KPIs of an event date")
+    kpis.add_argument("--date", type=_date, required=True, help="event date, YYYY-MM-DD")
+    kpis.set_defaults(func=cmd_kpis)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except LakehouseError as error:
+        print(f"telemetry {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"telemetry {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""Run dbt in this process, through dbtRunner, so that it reuses the process's SparkSession."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ingest.lakehouse import Lakehouse, LakehouseError
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    unique_id: str
+    name: str
+    resource_type: str
+    status: str
+    failures: int | None
+    message: str | None
+
+
+def dbt_vars(day: dt.date) -> str:
+    return json.dumps({"process_date": day.isoformat()})
+
+
+def dbt_environment() -> None:
+    """Settings every dbt invocation of the project shares: no usage telemetry."""
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def run_dbt(lake: Lakehouse, command: list[str], day: dt.date | None = None
+            ) -> list[NodeResult]:
+    """`dbt <command>` for the project, in-process; the node results, or a LakehouseError naming
+    what failed."""
+    from dbt.cli.main import dbtRunner
+
+    dbt_environment()
+    args = [*command, "--project-dir", str(lake.home), "--profiles-dir", str(lake.profiles_dir)]
+    if day is not None:
+        args += ["--vars", dbt_vars(day)]
+    outcome = dbtRunner().invoke(args)
+    results = _node_results(outcome.result)
+    if outcome.exception is not None:
+        raise LakehouseError(f"dbt {' '.join(command)} could not run: {outcome.exception}")
+    if not outcome.success:
+        failed = [f"{r.name} ({r.status})" for r in results if r.status in {"error", "fail"}]
+        raise LakehouseError(
+            f"dbt {' '.join(command)} failed"
+            + (f" for {day}" if day else "")
+            + (": " + ", ".join(failed) if failed else "")
+            + ". dbt's log above says why."
+        )
+    return results
+
+
+def _node_results(result: Any) -> list[NodeResult]:
+    nodes = []
+    for item in getattr(result, "results", None) or []:
+        node = getattr(item, "node", None)
+        if node is None:
+            continue
+        nodes.append(NodeResult(
+            unique_id=node.unique_id,
+            name=node.name,
+            resource_type=str(node.resource_type),
+            status=str(item.status),
+            failures=item.failures,
+            message=item.message,
+        ))
+    return nodes
+
+
+def test_results_from_artifacts(lake: Lakehouse, day: dt.date) -> list[NodeResult]:
+    """The test results of the last dbt run for `day`, from target/run_results.json."""
+    target = Path(os.environ.get("DBT_TARGET_PATH") or lake.home / "target")
+    path = target / "run_results.json"
+    if not path.exists():
+        raise LakehouseError(f"{path} does not exist: run dbt build for {day} first")
+    artifact = json.loads(path.read_text(encoding="utf-8"))
+    ran_for = str((artifact.get("args", {}).get("vars") or {}).get("process_date", ""))
+    if ran_for != day.isoformat():
+        raise LakehouseError(
+            f"{path} holds the results of a run for {ran_for or 'no date'}, not {day}: "
+            f"run dbt build for {day} first"
+        )
+    return [
+        NodeResult(
+            unique_id=r["unique_id"],
+            name=r["unique_id"].split(".")[2],
+            resource_type=r["unique_id"].split(".")[0],
+            status=r["status"],
+            failures=r.get("failures"),
+            message=r.get("message"),
+        )
+        for r in artifact.get("results", [])
+    ]

@@ -1,0 +1,140 @@
+"""Where the lakehouse lives and how Spark is configured.
+
+`profiles/profiles.yml` is the one definition: dbt reads it as its profile, and this module renders
+the same file (with dbt's `env_var` semantics) so that the ingest job, the tests and the DAG open a
+SparkSession configured exactly like dbt's.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+import yaml
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROFILE_NAME = "energy_telemetry"
+BRONZE_TABLE = "bronze.raw_telemetry"
+MIN_JAVA = 17
+
+
+class LakehouseError(RuntimeError):
+    """A problem the user can fix; printed as one clear message, without a stack trace."""
+
+
+@dataclass(frozen=True)
+class Lakehouse:
+    """The folders of one lakehouse; everything is absolute."""
+
+    home: Path
+    data_dir: Path
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.data_dir / "warehouse"
+
+    @property
+    def metastore_dir(self) -> Path:
+        return self.data_dir / "metastore_db"
+
+    @property
+    def metrics_dir(self) -> Path:
+        return self.data_dir / "metrics"
+
+    @property
+    def profiles_dir(self) -> Path:
+        return self.home / "profiles"
+
+    def table_dir(self, table: str) -> Path:
+        schema, name = table.split(".")
+        return self.warehouse_dir / f"{schema}.db" / name
+
+
+def lakehouse() -> Lakehouse:
+    """The lakehouse named by the environment, defaulting to `<project>/data`.
+
+    Sets TELEMETRY_HOME and TELEMETRY_DATA_DIR in the environment so that dbt, run in this process
+    or in a child, renders the same paths.
+    """
+    home = Path(os.environ.get("TELEMETRY_HOME") or PROJECT_DIR).resolve()
+    data_dir = Path(os.environ.get("TELEMETRY_DATA_DIR") or home / "data").resolve()
+    os.environ["TELEMETRY_HOME"] = str(home)
+    os.environ["TELEMETRY_DATA_DIR"] = str(data_dir)
+    return Lakehouse(home=home, data_dir=data_dir)
+
+
+def _env_var(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None:
+        raise LakehouseError(f"environment variable {name} is required by profiles/profiles.yml")
+    return value
+
+
+def spark_conf(lake: Lakehouse, target: str = "local") -> dict[str, str]:
+    """The Spark settings of a dbt target in `profiles/profiles.yml`, rendered."""
+    text = (lake.profiles_dir / "profiles.yml").read_text(encoding="utf-8")
+    rendered = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(text)
+    profile = yaml.safe_load(rendered.render(env_var=_env_var))[PROFILE_NAME]
+    try:
+        output = profile["outputs"][target]
+    except KeyError:
+        raise LakehouseError(f"profiles/profiles.yml has no target named {target!r}") from None
+    return {str(k): str(v) for k, v in output.get("server_side_parameters", {}).items()}
+
+
+def java_major_version() -> int | None:
+    """The major version of the `java` on PATH (or JAVA_HOME), None when there is none."""
+    java_home = os.environ.get("JAVA_HOME")
+    java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
+    if not java or not Path(java).exists():
+        return None
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    if not match:
+        return None
+    major = int(match.group(1))
+    return int(match.group(2)) if major == 1 and match.group(2) else major
+
+
+def require_java() -> None:
+    version = java_major_version()
+    if version is None or version < MIN_JAVA:
+        found = "no Java" if version is None else f"Java {version}"
+        raise LakehouseError(
+            f"Spark 4 needs Java {MIN_JAVA} or newer, and this machine has {found}. "
+            "Install one, e.g. 'sudo apt-get install openjdk-17-jre-headless' (Debian/Ubuntu) "
+            "or 'brew install openjdk@17' (macOS), then try again."
+        )
+
+
+def spark_session(lake: Lakehouse | None = None, extra_conf: dict[str, Any] | None = None
+                  ) -> SparkSession:
+    """The process's SparkSession, configured from the profile (created once, then reused).
+
+    dbt's session adapter calls `SparkSession.builder.getOrCreate()` with the same settings, so a
+    dbt run in this process reuses this session and its JVM.
+    """
+    lake = lake or lakehouse()
+    require_java()
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    lake.data_dir.mkdir(parents=True, exist_ok=True)
+
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.enableHiveSupport()
+    for key, value in {**spark_conf(lake), **(extra_conf or {})}.items():
+        builder = builder.config(key, str(value))
+    return builder.getOrCreate()

@@ -1,0 +1,15 @@
+{#- The event dates the run for process_date recomputes, as a sorted list of 'YYYY-MM-DD' strings,
+    read from the receive_day_event_dates model (pass ref('receive_day_event_dates')). Empty while
+    dbt only parses. -#}
+{% macro owned_event_dates(event_dates_relation) -%}
+    {%- if not execute -%}
+        {{- return([]) -}}
+    {%- endif -%}
+    {%- set query -%}
+        select cast(event_date as string) as event_date
+        from {{ event_dates_relation }}
+        where received_on = date'{{ process_date() }}'
+        order by event_date
+    {%- endset -%}
+    {{- return(run_query(query).columns[0].values() | list) -}}
+{%- endmacro %}

@@ -1,0 +1,42 @@
+{#- Every rejected line of the receive day, with its raw text, where it came from and one reason.
+    Partitioned by receive day; a re-run replaces the day's partition, also when it is now empty. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='insert_overwrite',
+        partition_by=['received_on'],
+        full_refresh=false,
+        pre_hook="{{ drop_partitions('received_on', [process_date()]) }}",
+    )
+}}
+
+with
+
+rejected_lines as (
+
+    select
+        raw_line,
+        source_file,
+        line_number,
+        device_id,
+        rejection_reason,
+        event_date,
+        reading_at,
+        received_on
+    from {{ ref('stg_bronze__raw_telemetry') }}
+    where
+        received_on = date'{{ process_date() }}'
+        and rejection_reason is not null
+
+)
+
+select /*+ repartition(1) */
+    source_file,
+    line_number,
+    device_id,
+    rejection_reason,
+    raw_line,
+    event_date,
+    reading_at,
+    received_on
+from rejected_lines

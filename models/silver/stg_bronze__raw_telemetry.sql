@@ -1,0 +1,111 @@
+{#- Every Bronze line parsed and classified: typed fields, and the first rejection reason that
+    applies (null for a line that becomes a reading). A view: consumers filter on received_on,
+    which prunes Bronze to the receive days they need. -#}
+{{ config(materialized='view') }}
+
+with
+
+raw_telemetry as (
+
+    select
+        raw_line,
+        source_file,
+        line_number,
+        received_on
+    from {{ source('bronze', 'raw_telemetry') }}
+
+),
+
+devices as (
+
+    select device_id
+    from {{ ref('devices') }}
+
+),
+
+parsed as (
+
+    select
+        raw_line,
+        source_file,
+        line_number,
+        received_on,
+        from_json(
+            raw_line,
+            'device_id string, site_id string, ts string, power_w string, soc_percent string, '
+            || 'temperature_c string, status string, _corrupt_record string',
+            map('mode', 'PERMISSIVE', 'columnNameOfCorruptRecord', '_corrupt_record')
+        ) as record
+    from raw_telemetry
+
+),
+
+typed as (
+
+    select
+        raw_line,
+        source_file,
+        line_number,
+        received_on,
+        record._corrupt_record is not null as is_malformed,
+        record.device_id as device_id,
+        record.site_id as reported_site_id,
+        record.status as status,
+        {{ to_measurement('record.power_w') }} as power_w,
+        {{ to_measurement('record.soc_percent') }} as soc_percent,
+        {{ to_measurement('record.temperature_c') }} as temperature_c,
+        case
+            when record.ts rlike '{{ iso_timestamp_pattern() }}'
+                then try_cast(record.ts as timestamp)
+        end as reading_at
+    from parsed
+
+),
+
+classified as (
+
+    select /*+ broadcast(devices) */
+        typed.raw_line,
+        typed.source_file,
+        typed.line_number,
+        typed.device_id,
+        typed.reported_site_id,
+        typed.status,
+        typed.power_w,
+        typed.soc_percent,
+        typed.temperature_c,
+        case
+            when typed.is_malformed then 'malformed_json'
+            when typed.device_id is null or trim(typed.device_id) = '' then 'missing_device_id'
+            when typed.reading_at is null then 'invalid_timestamp'
+            when devices.device_id is null then 'unknown_device'
+            when to_date(typed.reading_at) > typed.received_on then 'out_of_window'
+            when
+                to_date(typed.reading_at)
+                < date_sub(typed.received_on, {{ var('late_arrival_days') }})
+                then 'out_of_window'
+        end as rejection_reason,
+        typed.received_on,
+        to_date(typed.reading_at) as event_date,
+        typed.reading_at
+    from typed
+    left join devices
+        on typed.device_id = devices.device_id
+
+)
+
+select
+    raw_line,
+    source_file,
+    line_number,
+    device_id,
+    reported_site_id,
+    status,
+    rejection_reason,
+    power_w,
+    soc_percent,
+    temperature_c,
+    received_on,
+    event_date,
+    reading_at
+from classified
