@@ -1,4 +1,5 @@
-"""The device registry, `seeds/devices.csv`: the fleet the generator simulates and dbt enriches from."""
+"""The device registry, `seeds/devices.csv`: the fleet the generator simulates and dbt
+enriches from."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ class Device:
 
 
 def check_id(kind: str, value: str, where: str) -> str:
-    """An id that is safe as one path segment, or a LakehouseError naming it and where it came from."""
+    """An id that is safe as one path segment, or a LakehouseError naming it and where from."""
     if not SAFE_ID.match(value) or value in {".", ".."}:
         raise LakehouseError(
             f"{where}: {kind} {value!r} is not a safe name (letters, digits, '.', '-', '_'; "

@@ -84,7 +84,7 @@ def day_folder(raw_dir: Path, day: dt.date) -> Path:
 
 
 def _timestamps(day: dt.date, seconds: np.ndarray) -> np.ndarray:
-    """ISO-8601 UTC strings ('...Z') for second offsets (possibly fractional) from the day's start."""
+    """ISO-8601 UTC strings ('...Z') for second offsets (maybe fractional) from the day's start."""
     base = np.datetime64(day.isoformat(), "ms")
     stamps = base + np.round(seconds * 1000).astype("timedelta64[ms]")
     whole = np.mod(np.round(seconds * 1000), 1000) == 0

@@ -79,9 +79,8 @@ def format_kpis(event_date: dt.date, kpis: list[dict[str, object]]) -> str:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        )
+        padded = zip(cells, widths, strict=True)
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(padded))
 
     rule = "-" * len(line(header))
     title = f"Gold KPIs for {event_date.isoformat()} (gold.site_daily_kpis)"

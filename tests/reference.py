@@ -82,9 +82,7 @@ def raw_lines(raw_dir: Path) -> list[Line]:
 def measurement(value: object) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str) and NUMBER.match(value):
+    if isinstance(value, int | float) or (isinstance(value, str) and NUMBER.match(value)):
         number = float(value)
     else:
         return None

@@ -17,26 +17,26 @@ lines as (
     select event_date
     from {{ ref('stg_bronze__raw_telemetry') }}
     where
-        received_on = date'{{ process_date() }}'
+        received_on = date '{{ process_date() }}'
         and rejection_reason is null
 
 ),
 
 {% if is_incremental() %}
-owned_before as (
+    owned_before as (
 
-    select event_date
-    from {{ this }}
-    where received_on = date'{{ process_date() }}'
+        select event_date
+        from {{ this }}
+        where received_on = date '{{ process_date() }}'
 
-),
+    ),
 {% endif %}
 
 owned as (
 
     select event_date from lines
     union
-    select date'{{ process_date() }}' as event_date
+    select date '{{ process_date() }}' as event_date
     {% if is_incremental() %}
         union
         select event_date from owned_before
@@ -46,5 +46,5 @@ owned as (
 
 select
     event_date,
-    date'{{ process_date() }}' as received_on
+    date '{{ process_date() }}' as received_on
 from owned
