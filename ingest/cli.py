@@ -53,9 +53,10 @@ def cmd_ingest(args: argparse.Namespace) -> None:
     from ingest.bronze import ingest_day
     from ingest.lakehouse import BRONZE_TABLE, lakehouse, spark_session
 
+    days = _days(args.date, args.to)
     lake = lakehouse()
     spark = spark_session(lake)
-    for day in _days(args.date, args.to):
+    for day in days:
         rows = ingest_day(spark, lake, day)
         print(f"ingested {day}: {rows:,} lines into {BRONZE_TABLE}")
 
@@ -64,9 +65,10 @@ def cmd_run(args: argparse.Namespace) -> None:
     from ingest.lakehouse import lakehouse, spark_session
     from ingest.pipeline import format_kpis, gold_kpis, run_day
 
+    days = _days(args.date, args.to)
     lake = lakehouse()
     spark = spark_session(lake)
-    for day in _days(args.date, args.to):
+    for day in days:
         result = run_day(spark, lake, day)
         print(f"\n{day}: {result.bronze_rows:,} Bronze lines; metrics in {result.metrics_path}")
         if args.show_kpis:

@@ -7,6 +7,7 @@ SparkSession configured exactly like dbt's.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -120,6 +121,35 @@ def require_java() -> None:
         )
 
 
+_held_locks: dict[Path, int] = {}
+
+
+def lock_embedded_metastore(lake: Lakehouse) -> None:
+    """Hold the lakehouse's lock for the life of this process, or fail at once.
+
+    The embedded Derby metastore admits one process; a second one would wait ~30 s and fail with
+    a stack trace. This lock turns that into an immediate, clear message.
+    """
+    path = lake.data_dir / ".lakehouse.lock"
+    if path in _held_locks:
+        return
+    lake.data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise LakehouseError(
+            f"another run (pid {holder}) is using the embedded lakehouse at {lake.data_dir}; "
+            "its Derby metastore admits one process at a time. Wait for it to finish, or use "
+            "server mode for concurrent runs."
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    _held_locks[path] = fd
+
+
 def spark_session(lake: Lakehouse | None = None, extra_conf: dict[str, Any] | None = None
                   ) -> SparkSession:
     """The process's SparkSession, configured from the profile (created once, then reused).
@@ -134,7 +164,10 @@ def spark_session(lake: Lakehouse | None = None, extra_conf: dict[str, Any] | No
 
     from pyspark.sql import SparkSession
 
+    conf = {**spark_conf(lake), **(extra_conf or {})}
+    if conf.get("spark.hadoop.javax.jdo.option.ConnectionURL", "").startswith("jdbc:derby:"):
+        lock_embedded_metastore(lake)
     builder = SparkSession.builder.enableHiveSupport()
-    for key, value in {**spark_conf(lake), **(extra_conf or {})}.items():
+    for key, value in conf.items():
         builder = builder.config(key, str(value))
     return builder.getOrCreate()

@@ -97,9 +97,10 @@ def quality_metrics(spark: SparkSession, day: dt.date, tests: Iterable[NodeResul
         "devices_registered": registered,
         "dbt_tests": sorted(
             (
-                {"name": t.name, "status": t.status, "failures": t.failures}
+                {"name": t.name, "type": t.resource_type, "status": t.status,
+                 "failures": t.failures}
                 for t in tests
-                if t.resource_type == "test"
+                if t.resource_type in {"test", "unit_test"}
             ),
             key=lambda t: t["name"],
         ),

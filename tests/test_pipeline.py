@@ -228,8 +228,11 @@ def test_metrics_json_tells_the_truth_and_is_stable(runs):
     tests = metrics["dbt_tests"]
     assert len(tests) > 20
     assert {t["status"] for t in tests} == {"pass"}
-    assert any(t["name"].startswith("expression_is_true_receive_day_reconciliation")
-               for t in tests)
+    names = {t["name"] for t in tests}
+    assert {"reconciliation_bronze_equals_silver_duplicates_rejected",
+            "reconciliation_no_accepted_line_lost", "assert_gold_has_every_registered_site",
+            "site_daily_kpis_cover_gaps_end_of_day_and_silent_sites"} <= names
+    assert {t["type"] for t in tests} == {"test", "unit_test"}
 
 
 def test_gold_is_parquet_any_reader_finds(runs, lake):

@@ -1,0 +1,48 @@
+{#- Every event date the run recomputed has a Gold row for every registered site (with the
+    uniqueness test: exactly one). Returns the missing (event_date, site_id) pairs. -#}
+{{ config(severity='error') }}
+{%- set owned_dates = owned_event_dates(ref('receive_day_event_dates')) -%}
+
+with
+
+gold as (
+
+    select
+        event_date,
+        site_id
+    from {{ ref('site_daily_kpis') }}
+    where event_date in ({{ date_list(owned_dates) }})
+
+),
+
+registered_sites as (
+
+    select distinct site_id
+    from {{ ref('devices') }}
+
+),
+
+owned_dates as (
+
+    select explode(array({{ date_list(owned_dates) }})) as event_date
+
+),
+
+expected as (
+
+    select
+        owned_dates.event_date,
+        registered_sites.site_id
+    from owned_dates
+    cross join registered_sites
+
+)
+
+select
+    expected.event_date,
+    expected.site_id
+from expected
+left anti join gold
+    on
+        expected.event_date = gold.event_date
+        and expected.site_id = gold.site_id

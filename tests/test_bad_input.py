@@ -1,0 +1,244 @@
+"""Hand-made raw files with every kind of bad input the contract names: each line ends as a
+quarantined row with the right reason or as a documented, clean value; the run does not crash,
+nothing is lost, and no other day's partitions change."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from ingest.bronze import ingest_day
+from ingest.fleet import load_registry
+from ingest.generator import day_folder, generate
+from ingest.lakehouse import BRONZE_TABLE, LakehouseError
+from ingest.pipeline import run_day
+from tests.conftest import files_under, table_rows
+
+pytestmark = pytest.mark.spark
+
+NEIGHBOUR = dt.date(2025, 9, 5)
+DAY = dt.date(2025, 9, 10)
+LATHROP = "2025/09/10/lathrop-ca/mp-lathrop-01.jsonl"
+ANGLETON = "2025/09/10/angleton-tx/mp-angleton-01.jsonl"
+GZIPPED = "2025/09/10/lathrop-ca/mp-lathrop-03.jsonl.gz"
+EMPTY = "2025/09/10/lathrop-ca/mp-lathrop-02.jsonl"
+
+
+def reading(ts: str, device: str = "mp-lathrop-01", **fields: object) -> str:
+    return json.dumps({"device_id": device, "site_id": "lathrop-ca", "ts": ts, **fields})
+
+
+# (line text, what becomes of it): a reason, "reading", or "blank".
+LATHROP_LINES: list[tuple[str, str]] = [
+    (reading("2025-09-10T00:00:00Z", power_w=1000, soc_percent=50, temperature_c=25,
+             status="online"), "reading"),
+    ("", "blank"),
+    ("   \t", "blank"),
+    ("not json at all", "malformed_json"),
+    ("[1, 2, 3]", "malformed_json"),
+    ('"just a string"', "malformed_json"),
+    ('{"site_id": "lathrop-ca", "ts": "2025-09-10T00:01:00Z"}', "missing_device_id"),
+    (reading("2025-09-10T00:01:00Z", device="   "), "missing_device_id"),
+    ('{"device_id": null, "ts": "2025-09-10T00:01:00Z"}', "missing_device_id"),
+    (reading("2025-09-10T00:02:00Z", device="mp-nope-99"), "unknown_device"),
+    (reading("10/09/2025 00:03"), "invalid_timestamp"),
+    (reading("2025-09-10T02:30:00+02:00", power_w="250.5", soc_percent="40",
+             temperature_c="30.25", status="online"), "reading"),
+    (reading("2025-09-10T01:00:00+03:00", power_w=10, status="online"), "reading"),
+    ('{"device_id": "mp-lathrop-01", "ts": "2025-09-10T00:04:00Z", "power_w": "NaN", '
+     '"soc_percent": Infinity, "temperature_c": 1e308, "status": "online"}', "reading"),
+    (reading("2025-09-10T00:05:00Z", status="online"), "reading"),
+    (reading("2025-09-10T00:06:00Z", power_w=-5, status="fault", firmware="1.2.3",
+             nested={"a": [1, 2]}), "reading"),
+    (reading("2025-09-11T00:00:00Z", power_w=1), "out_of_window"),
+    (reading("2025-08-11T00:00:00Z", power_w=1), "out_of_window"),
+    ('{"device_id": "mp-lathrop-01", "ts": "2025-09-', "malformed_json"),
+]
+LONG_PADDING = "x" * 1_000_000
+
+
+def write_bad_day(raw_dir: Path) -> None:
+    lathrop = raw_dir / LATHROP
+    lathrop.parent.mkdir(parents=True, exist_ok=True)
+    # A byte-order mark, CRLF endings, and a truncated last line with no line ending.
+    text = "\r\n".join(line for line, _ in LATHROP_LINES)
+    lathrop.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    (raw_dir / EMPTY).write_bytes(b"")
+    with gzip.open(raw_dir / GZIPPED, "wt", encoding="utf-8") as handle:
+        handle.write(reading("2025-09-10T00:00:00Z", device="mp-lathrop-03", power_w=7,
+                             status="online") + "\n")
+        handle.write(reading("2025-09-10T00:01:00Z", device="mp-lathrop-03", power_w=8,
+                             status="online") + "\n")
+    angleton = raw_dir / ANGLETON
+    angleton.parent.mkdir(parents=True, exist_ok=True)
+    angleton.write_bytes(b"\n".join([
+        reading("2025-09-10T00:00:00Z", device="mp-angleton-01", power_w=100,
+                status="online").encode(),
+        # the same reading sent again with other values: the later line is kept
+        reading("2025-09-10T00:00:00Z", device="mp-angleton-01", power_w=200,
+                status="fault").encode(),
+        b'{"device_id": "mp-angle\xfften-01", "ts": "2025-09-10T00:01:00Z"}',
+        reading("2025-09-10T00:02:00Z", device="mp-angleton-01", power_w=300, status="online",
+                padding=LONG_PADDING).encode(),
+    ]) + b"\n")
+    # Not telemetry: ignored by the ingest.
+    (raw_dir / "2025/09/10/lathrop-ca/notes.txt").write_text("operator notes\n")
+
+
+@pytest.fixture(scope="module")
+def bad_day(spark, lake):
+    generate(lake.raw_dir, load_registry(), NEIGHBOUR, rows_per_device=24, seed=3)
+    run_day(spark, lake, NEIGHBOUR)
+    neighbour_rows = table_rows(
+        spark, f"select * from silver.readings where event_date = date'{NEIGHBOUR}'")
+    neighbour_gold = table_rows(
+        spark, f"select * from gold.site_daily_kpis where event_date = date'{NEIGHBOUR}'")
+    neighbour_files = {
+        t: files_under(lake.table_dir(t) / f"event_date={NEIGHBOUR}")
+        for t in ("silver.readings", "gold.site_daily_kpis")
+    }
+    write_bad_day(lake.raw_dir)
+    result = run_day(spark, lake, DAY)
+    return {
+        "result": result,
+        "neighbour_rows": neighbour_rows,
+        "neighbour_gold": neighbour_gold,
+        "neighbour_files": neighbour_files,
+    }
+
+
+def test_every_rejected_line_is_quarantined_with_its_reason(bad_day, spark):
+    want = {(LATHROP, number, outcome)
+            for number, (_, outcome) in enumerate(LATHROP_LINES, start=1)
+            if outcome not in {"reading", "blank"}}
+    want.add((ANGLETON, 3, "unknown_device"))
+    got = set(table_rows(spark, "select source_file, line_number, rejection_reason "
+                                f"from silver.quarantine where received_on = date'{DAY}'"))
+    assert got == want
+
+
+def test_bronze_keeps_lines_as_received_with_their_numbers(bad_day, spark):
+    rows = {(r[0], r[1]): r[2] for r in table_rows(
+        spark, f"select source_file, line_number, raw_line from {BRONZE_TABLE} "
+               f"where received_on = date'{DAY}'")}
+    # Blank lines are not rows, but keep their place in the numbering.
+    assert sorted(n for f, n in rows if f == LATHROP) == [
+        n for n, (_, outcome) in enumerate(LATHROP_LINES, start=1) if outcome != "blank"]
+    assert rows[(LATHROP, 1)] == LATHROP_LINES[0][0]  # no byte-order mark, no CR
+    assert rows[(LATHROP, 4)] == "not json at all"
+    assert rows[(LATHROP, 16)] == LATHROP_LINES[15][0]  # extra fields kept in Bronze
+    assert rows[(LATHROP, 19)] == LATHROP_LINES[18][0]  # the truncated last line
+    assert not any("\r" in text for text in rows.values())
+    assert rows[(GZIPPED, 1)].startswith('{"device_id": "mp-lathrop-03"')
+    assert not any(f == EMPTY for f, _ in rows)
+    # An undecodable byte is replaced by U+FFFD, the rest of the line kept.
+    assert rows[(ANGLETON, 3)] == '{"device_id": "mp-angle\ufffdten-01", ' \
+        '"ts": "2025-09-10T00:01:00Z"}'
+    assert len(rows[(ANGLETON, 4)]) > len(LONG_PADDING)
+    assert len(rows) == 23
+
+
+def test_readings_get_clean_documented_values(bad_day, spark):
+    rows = {(r[0], r[1].isoformat()): r[2:] for r in table_rows(
+        spark,
+        "select device_id, reading_at, power_w, soc_percent, temperature_c, status, "
+        "is_power_capped, is_soc_out_of_range, is_temperature_out_of_range, is_anomaly, "
+        f"received_on from silver.readings where received_on = date'{DAY}'")}
+    d = DAY
+    assert rows == {
+        ("mp-lathrop-01", "2025-09-10T00:00:00"): (1000.0, 50.0, 25.0, "online",
+                                                   False, False, False, False, d),
+        # numbers as strings are numbers; +02:00 is converted to UTC
+        ("mp-lathrop-01", "2025-09-10T00:30:00"): (250.5, 40.0, 30.25, "online",
+                                                   False, False, False, False, d),
+        # +03:00 lands on the previous UTC day: a late reading
+        ("mp-lathrop-01", "2025-09-09T22:00:00"): (10.0, None, None, "online",
+                                                   False, False, False, False, d),
+        # NaN and Infinity are null (not flagged); 1e308 degrees is out of range
+        ("mp-lathrop-01", "2025-09-10T00:04:00"): (None, None, None, "online",
+                                                   False, False, True, True, d),
+        # missing measurements are null
+        ("mp-lathrop-01", "2025-09-10T00:05:00"): (None, None, None, "online",
+                                                   False, False, False, False, d),
+        # negative power is capped and flagged; extra fields are ignored
+        ("mp-lathrop-01", "2025-09-10T00:06:00"): (0.0, None, None, "fault",
+                                                   True, False, False, True, d),
+        ("mp-lathrop-03", "2025-09-10T00:00:00"): (7.0, None, None, "online",
+                                                   False, False, False, False, d),
+        ("mp-lathrop-03", "2025-09-10T00:01:00"): (8.0, None, None, "online",
+                                                   False, False, False, False, d),
+        # conflicting duplicates: the later line is kept
+        ("mp-angleton-01", "2025-09-10T00:00:00"): (200.0, None, None, "fault",
+                                                    False, False, False, True, d),
+        ("mp-angleton-01", "2025-09-10T00:02:00"): (300.0, None, None, "online",
+                                                    False, False, False, False, d),
+    }
+
+
+def test_reconciliation_holds_and_metrics_count_each_reason(bad_day, spark):
+    recon = table_rows(spark, "select bronze_rows, silver_rows, duplicates_dropped, "
+                              "rejected_rows, lost_rows, late_rows "
+                              f"from silver.receive_day_reconciliation "
+                              f"where received_on = date'{DAY}'")
+    assert recon == [(23, 10, 1, 12, 0, 1)]
+    metrics = json.loads(bad_day["result"].metrics_path.read_text())
+    assert metrics["rejected_rows_by_reason"] == {
+        "malformed_json": 4, "missing_device_id": 3, "invalid_timestamp": 1,
+        "unknown_device": 2, "out_of_window": 2,
+    }
+    assert metrics["event_dates_recomputed"] == ["2025-09-09", "2025-09-10"]
+    assert metrics["null_counts"] == {"power_w": 2, "soc_percent": 8, "temperature_c": 8}
+
+
+def test_gold_has_every_site_and_the_late_reading(bad_day, spark):
+    gold = {(r[0].isoformat(), r[1]): r[2:] for r in table_rows(
+        spark, "select event_date, site_id, readings_count, devices_reporting, "
+               "devices_registered, energy_wh_total, peak_power_w from gold.site_daily_kpis "
+               "where event_date in (date'2025-09-09', date'2025-09-10')")}
+    sites = {d.site_id for d in load_registry()}
+    assert {s for _, s in gold} == sites
+    assert gold[("2025-09-10", "lathrop-ca")][:3] == (7, 2, 6)
+    assert gold[("2025-09-10", "hornsdale-sa")] == (0, 0, 4, 0.0, None)
+    # The late reading alone, 22:00 to midnight capped at 900 s: 10 W x 900 s = 2.5 Wh.
+    late = gold[("2025-09-09", "lathrop-ca")]
+    assert late[0] == 1
+    assert math.isclose(late[3], 2.5, abs_tol=1e-9)
+
+
+def test_no_other_days_partitions_change(bad_day, spark, lake):
+    assert table_rows(spark, "select * from silver.readings "
+                             f"where event_date = date'{NEIGHBOUR}'") == bad_day["neighbour_rows"]
+    assert table_rows(spark, "select * from gold.site_daily_kpis "
+                             f"where event_date = date'{NEIGHBOUR}'") == bad_day["neighbour_gold"]
+    for table, files in bad_day["neighbour_files"].items():
+        assert files
+        assert files_under(lake.table_dir(table) / f"event_date={NEIGHBOUR}") == files
+
+
+def test_a_raw_file_linking_outside_the_raw_folder_is_refused(bad_day, spark, lake, tmp_path):
+    day = dt.date(2025, 9, 12)
+    outside = tmp_path / "elsewhere.jsonl"
+    outside.write_text(reading("2025-09-12T00:00:00Z") + "\n")
+    folder = day_folder(lake.raw_dir, day) / "lathrop-ca"
+    folder.mkdir(parents=True)
+    (folder / "mp-lathrop-01.jsonl").symlink_to(outside)
+    before = spark.table(BRONZE_TABLE).count()
+    with pytest.raises(LakehouseError, match="points outside the raw folder"):
+        ingest_day(spark, lake, day)
+    assert spark.table(BRONZE_TABLE).count() == before
+
+
+@pytest.mark.parametrize("bad_id", ["../escape", "a/b", "..", ".hidden"])
+def test_an_id_that_would_escape_the_data_folder_is_refused(tmp_path, bad_id):
+    from ingest.fleet import load_registry as load
+
+    registry = tmp_path / "devices.csv"
+    registry.write_text("device_id,site_id,device_type,capacity_kwh,rated_power_w\n"
+                        f"{bad_id},site-a,t,13.5,5000\n")
+    with pytest.raises(LakehouseError, match=r"devices.csv:2: device_id .* is not a safe name"):
+        load(registry)
