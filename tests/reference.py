@@ -59,14 +59,17 @@ def registry(path: Path) -> dict[str, dict[str, str]]:
         return {row["device_id"]: row for row in csv.DictReader(handle)}
 
 
-def raw_lines(raw_dir: Path) -> list[Line]:
-    """Every non-blank line of every raw file under raw_dir (YYYY/MM/DD/site/device.jsonl[.gz])."""
+def raw_lines(raw_dir: Path, days: set[dt.date]) -> list[Line]:
+    """Every non-blank line of the raw files of the receive days under raw_dir
+    (YYYY/MM/DD/site/device.jsonl[.gz])."""
     lines = []
     for path in sorted(raw_dir.glob("*/*/*/*/*")):
         if not (path.name.endswith(".jsonl") or path.name.endswith(".jsonl.gz")):
             continue
         year, month, day = path.parts[-5:-2]
         received = dt.date(int(year), int(month), int(day))
+        if received not in days:
+            continue
         data = path.read_bytes()
         if path.name.endswith(".gz"):
             data = gzip.decompress(data)

@@ -45,15 +45,22 @@ class Snapshot:
     reconciliation: list[tuple]
 
 
+# This module's days; other modules use other days of the shared lakehouse.
+MINE = f"received_on in (date'{D1}', date'{D2}')"
+MY_EVENT_DATES = f"event_date between date'{D1 - dt.timedelta(days=1)}' and date'{D2}'"
+
+
 def snapshot(spark) -> Snapshot:
     return Snapshot(
-        readings=table_rows(spark, f"select {SILVER_COLUMNS} from silver.readings"),
-        quarantine=table_rows(spark, f"select {QUARANTINE_COLUMNS} from silver.quarantine"),
-        gold=table_rows(spark, f"select {GOLD_COLUMNS} from gold.site_daily_kpis"),
+        readings=table_rows(spark, f"select {SILVER_COLUMNS} from silver.readings where {MINE}"),
+        quarantine=table_rows(
+            spark, f"select {QUARANTINE_COLUMNS} from silver.quarantine where {MINE}"),
+        gold=table_rows(
+            spark, f"select {GOLD_COLUMNS} from gold.site_daily_kpis where {MY_EVENT_DATES}"),
         reconciliation=table_rows(
             spark,
             "select received_on, bronze_rows, silver_rows, duplicates_dropped, rejected_rows, "
-            "lost_rows, late_rows from silver.receive_day_reconciliation",
+            f"lost_rows, late_rows from silver.receive_day_reconciliation where {MINE}",
         ),
     )
 
@@ -103,7 +110,7 @@ def runs(spark, lake) -> Runs:
 
 @pytest.fixture(scope="module")
 def expected(lake, runs) -> reference.Outcome:
-    return reference.silver(reference.raw_lines(lake.raw_dir),
+    return reference.silver(reference.raw_lines(lake.raw_dir, {D1, D2}),
                             reference.registry(REGISTRY_PATH))
 
 
