@@ -13,11 +13,13 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 export DBT_SEND_ANONYMOUS_USAGE_STATS ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: demo test lint pytest install java clean lock help
+.PHONY: demo test lint pytest install java chromium airflow airflow-stop docs docs-stop clean lock help
 
 help:
 	@echo "make demo    generate $(DATE), ingest it, dbt build it, write its metrics, print Gold KPIs"
 	@echo "make test    lint the SQL (sqlfluff) and Python (ruff), then run the test suite"
+	@echo "make airflow start Airflow on http://127.0.0.1:8080 with the DAG (make airflow-stop)"
+	@echo "make docs    generate the dbt docs and serve them on http://127.0.0.1:8081 (make docs-stop)"
 	@echo "make clean   remove the lakehouse (data/) and dbt's target/ and logs/"
 
 # Spark 4 needs Java 17 or newer: stop at once, with the way to get it, when it is missing.
@@ -34,7 +36,7 @@ java:
 $(INSTALLED): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,airflow]'
 	@touch $@
 
 install: $(INSTALLED)
@@ -47,8 +49,27 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check ingest tests
 	$(BIN)/sqlfluff lint models tests/dbt analyses
 
-pytest: java $(INSTALLED)
+# The docs-site test drives Debian's Chromium; install it when missing (needs root or sudo).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the docs-site test"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+pytest: java chromium $(INSTALLED)
 	$(BIN)/python -m pytest
+
+airflow: java $(INSTALLED)
+	$(BIN)/telemetry airflow start
+
+airflow-stop: $(INSTALLED)
+	$(BIN)/telemetry airflow stop
+
+docs: java $(INSTALLED)
+	$(BIN)/telemetry docs start
+
+docs-stop: $(INSTALLED)
+	$(BIN)/telemetry docs stop
 
 test: lint pytest
 

@@ -76,12 +76,12 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 
 def cmd_metrics(args: argparse.Namespace) -> None:
-    from ingest.dbt_build import test_results_from_artifacts
+    from ingest.dbt_build import run_results_path, test_results_from_artifacts
     from ingest.lakehouse import lakehouse, spark_session
     from ingest.metrics import quality_metrics, write_metrics
 
     lake = lakehouse()
-    tests = test_results_from_artifacts(lake, args.date)
+    tests = test_results_from_artifacts([run_results_path(lake)], args.date)
     spark = spark_session(lake)
     path = write_metrics(lake, args.date, quality_metrics(spark, args.date, tests))
     print(f"wrote {path}")
@@ -93,6 +93,29 @@ def cmd_kpis(args: argparse.Namespace) -> None:
 
     spark = spark_session(lakehouse())
     print(format_kpis(args.date, gold_kpis(spark, args.date)))
+
+
+def cmd_service(args: argparse.Namespace) -> None:
+    from ingest import services
+    from ingest.lakehouse import lakehouse
+
+    lake = lakehouse()
+    service = (services.airflow_service if args.command == "airflow" else
+               services.docs_service)(lake)
+    if args.action == "start":
+        if args.command == "airflow":
+            url = services.start_airflow(lake)
+            print(f"Airflow is up at {url} (user admin; password in "
+                  f"{lake.data_dir / 'airflow' / 'simple_auth_manager_passwords.json.generated'})"
+                  f"\nlog: {service.log_file}; stop with: telemetry airflow stop")
+        else:
+            url = services.start_docs(lake)
+            print(f"dbt docs are served at {url}\nstop with: telemetry docs stop")
+    elif args.action == "stop":
+        print(f"{service.name} stopped" if service.stop() else f"{service.name} was not running")
+    else:
+        pid = service.pid()
+        print(f"{service.name} is running (pid {pid})" if pid else f"{service.name} is stopped")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -129,6 +152,11 @@ def parser() -> argparse.ArgumentParser:
     kpis = commands.add_parser("kpis", help="print the Gold KPIs of an event date")
     kpis.add_argument("--date", type=_date, required=True, help="event date, YYYY-MM-DD")
     kpis.set_defaults(func=cmd_kpis)
+    for name, text in [("airflow", "run Airflow (standalone) on 127.0.0.1 with the DAG"),
+                       ("docs", "generate the dbt docs and serve them on 127.0.0.1")]:
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("action", choices=["start", "stop", "status"])
+        sub.set_defaults(func=cmd_service)
     return top
 
 

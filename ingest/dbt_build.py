@@ -74,27 +74,42 @@ def _node_results(result: Any) -> list[NodeResult]:
     return nodes
 
 
-def test_results_from_artifacts(lake: Lakehouse, day: dt.date) -> list[NodeResult]:
-    """The test results of the last dbt run for `day`, from target/run_results.json."""
-    target = Path(os.environ.get("DBT_TARGET_PATH") or lake.home / "target")
-    path = target / "run_results.json"
-    if not path.exists():
-        raise LakehouseError(f"{path} does not exist: run dbt build for {day} first")
-    artifact = json.loads(path.read_text(encoding="utf-8"))
-    ran_for = str((artifact.get("args", {}).get("vars") or {}).get("process_date", ""))
-    if ran_for != day.isoformat():
-        raise LakehouseError(
-            f"{path} holds the results of a run for {ran_for or 'no date'}, not {day}: "
-            f"run dbt build for {day} first"
-        )
-    return [
-        NodeResult(
-            unique_id=r["unique_id"],
-            name=r["unique_id"].split(".")[2],
-            resource_type=r["unique_id"].split(".")[0],
-            status=r["status"],
-            failures=r.get("failures"),
-            message=r.get("message"),
-        )
-        for r in artifact.get("results", [])
-    ]
+def dbt_target_dir(lake: Lakehouse) -> Path:
+    """dbt's target folder for the project (honours DBT_TARGET_PATH)."""
+    return Path(os.environ.get("DBT_TARGET_PATH") or lake.home / "target")
+
+
+def run_results_path(lake: Lakehouse) -> Path:
+    """run_results.json of the last dbt command run in the project."""
+    return dbt_target_dir(lake) / "run_results.json"
+
+
+def test_results_from_artifacts(paths: list[Path], day: dt.date) -> list[NodeResult]:
+    """The test and unit-test results in dbt's run_results.json files of runs for `day`; a later
+    file's result for a node replaces an earlier one's."""
+    if not paths:
+        raise LakehouseError(f"no dbt run results found: run dbt build for {day} first")
+    results: dict[str, NodeResult] = {}
+    for path in paths:
+        if not path.exists():
+            raise LakehouseError(f"{path} does not exist: run dbt build for {day} first")
+        artifact = json.loads(path.read_text(encoding="utf-8"))
+        ran_for = str((artifact.get("args", {}).get("vars") or {}).get("process_date", ""))
+        if ran_for != day.isoformat():
+            raise LakehouseError(
+                f"{path} holds the results of a run for {ran_for or 'no date'}, not {day}: "
+                f"run dbt build for {day} first"
+            )
+        for r in artifact.get("results", []):
+            parts = r["unique_id"].split(".")
+            # test.<project>.<name>.<hash>; unit_test.<project>.<model>.<name>
+            resource_type, name = parts[0], parts[3] if parts[0] == "unit_test" else parts[2]
+            results[r["unique_id"]] = NodeResult(
+                unique_id=r["unique_id"],
+                name=name,
+                resource_type=resource_type,
+                status=r["status"],
+                failures=r.get("failures"),
+                message=r.get("message"),
+            )
+    return list(results.values())

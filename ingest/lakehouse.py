@@ -8,6 +8,7 @@ SparkSession configured exactly like dbt's.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import re
 import shutil
@@ -164,6 +165,8 @@ def spark_session(lake: Lakehouse | None = None, extra_conf: dict[str, Any] | No
 
     from pyspark.sql import SparkSession
 
+    # py4j announces every connection at INFO; keep the console to what matters.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     conf = {**spark_conf(lake), **(extra_conf or {})}
     if conf.get("spark.hadoop.javax.jdo.option.ConnectionURL", "").startswith("jdbc:derby:"):
         lock_embedded_metastore(lake)
