@@ -13,13 +13,14 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 export DBT_SEND_ANONYMOUS_USAGE_STATS ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: demo test lint pytest install java chromium airflow airflow-stop docs docs-stop clean lock help
+.PHONY: demo test lint pytest install java chromium airflow airflow-stop docs docs-stop bench bench-quick clean lock help
 
 help:
 	@echo "make demo    generate $(DATE), ingest it, dbt build it, write its metrics, print Gold KPIs"
 	@echo "make test    lint the SQL (sqlfluff) and Python (ruff), then run the test suite"
 	@echo "make airflow start Airflow on http://127.0.0.1:8080 with the DAG (make airflow-stop)"
 	@echo "make docs    generate the dbt docs and serve them on http://127.0.0.1:8081 (make docs-stop)"
+	@echo "make bench   benchmark a 1 Hz fleet day, 4x, and 30 days of history (make bench-quick: ~2 min)"
 	@echo "make clean   remove the lakehouse (data/) and dbt's target/ and logs/"
 
 # Spark 4 needs Java 17 or newer: stop at once, with the way to get it, when it is missing.
@@ -46,7 +47,7 @@ demo: java $(INSTALLED)
 	$(BIN)/telemetry run --date $(DATE)
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check ingest tests
+	$(BIN)/ruff check ingest tests dags bench
 	$(BIN)/sqlfluff lint models tests/dbt analyses
 
 # The docs-site test drives Debian's Chromium; install it when missing (needs root or sudo).
@@ -70,6 +71,12 @@ docs: java $(INSTALLED)
 
 docs-stop: $(INSTALLED)
 	$(BIN)/telemetry docs stop
+
+bench: java $(INSTALLED)
+	$(BIN)/python -m bench.run
+
+bench-quick: java $(INSTALLED)
+	$(BIN)/python -m bench.run --quick
 
 test: lint pytest
 

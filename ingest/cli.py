@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from ingest.lakehouse import LakehouseError
 
@@ -67,12 +70,19 @@ def cmd_run(args: argparse.Namespace) -> None:
 
     days = _days(args.date, args.to)
     lake = lakehouse()
+    started = time.perf_counter()
     spark = spark_session(lake)
+    reports: list[dict[str, object]] = []
+    session_s = time.perf_counter() - started
     for day in days:
         result = run_day(spark, lake, day)
+        reports.append(result.report())
         print(f"\n{day}: {result.bronze_rows:,} Bronze lines; metrics in {result.metrics_path}")
         if args.show_kpis:
             print(format_kpis(day, gold_kpis(spark, day)))
+    if args.report:
+        args.report.write_text(json.dumps({"session_start_s": session_s, "days": reports},
+                                          indent=2) + "\n")
 
 
 def cmd_metrics(args: argparse.Namespace) -> None:
@@ -144,6 +154,8 @@ def parser() -> argparse.ArgumentParser:
         if name == "run":
             sub.add_argument("--show-kpis", action=argparse.BooleanOptionalAction, default=True,
                              help="print the day's Gold KPIs (default: yes)")
+            sub.add_argument("--report", type=Path,
+                             help="write each day's stage and dbt-node timings to this JSON file")
 
     met = commands.add_parser("metrics", help="write the quality-metrics JSON of a built day")
     met.add_argument("--date", type=_date, required=True, help="receive day, YYYY-MM-DD")

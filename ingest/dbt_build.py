@@ -20,6 +20,7 @@ class NodeResult:
     status: str
     failures: int | None
     message: str | None
+    execution_time: float | None = None
 
 
 def dbt_vars(day: dt.date) -> str:
@@ -70,6 +71,7 @@ def _node_results(result: Any) -> list[NodeResult]:
             status=str(item.status),
             failures=item.failures,
             message=item.message,
+            execution_time=getattr(item, "execution_time", None),
         ))
     return nodes
 
@@ -111,5 +113,6 @@ def test_results_from_artifacts(paths: list[Path], day: dt.date) -> list[NodeRes
                 status=r["status"],
                 failures=r.get("failures"),
                 message=r.get("message"),
+                execution_time=r.get("execution_time"),
             )
     return list(results.values())

@@ -4,6 +4,7 @@ enriches from."""
 from __future__ import annotations
 
 import csv
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,11 @@ from pathlib import Path
 from ingest.lakehouse import PROJECT_DIR, LakehouseError
 
 REGISTRY_PATH = PROJECT_DIR / "seeds" / "devices.csv"
+
+
+def registry_path() -> Path:
+    """The registry of the project named by TELEMETRY_HOME (default: this checkout)."""
+    return Path(os.environ.get("TELEMETRY_HOME") or PROJECT_DIR) / "seeds" / "devices.csv"
 REGISTRY_COLUMNS = ["device_id", "site_id", "device_type", "capacity_kwh", "rated_power_w"]
 # Ids become folder and file names: letters, digits, dot, dash and underscore only, no leading dot.
 SAFE_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
@@ -35,8 +41,9 @@ def check_id(kind: str, value: str, where: str) -> str:
     return value
 
 
-def load_registry(path: Path = REGISTRY_PATH) -> list[Device]:
+def load_registry(path: Path | None = None) -> list[Device]:
     """The registered devices, in file order; a clear error for a malformed registry."""
+    path = path or registry_path()
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames != REGISTRY_COLUMNS:

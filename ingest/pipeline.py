@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -33,6 +34,16 @@ class DayRun:
     bronze_rows: int
     dbt_results: list[NodeResult]
     metrics_path: Path
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    def report(self) -> dict[str, object]:
+        """What the run did and how long each stage and dbt node took, for the benchmark."""
+        return {
+            "day": self.day.isoformat(),
+            "bronze_rows": self.bronze_rows,
+            "timings_s": self.timings_s,
+            "dbt_nodes_s": {r.unique_id: r.execution_time for r in self.dbt_results},
+        }
 
 
 def build_day(lake: Lakehouse, day: dt.date) -> list[NodeResult]:
@@ -41,10 +52,17 @@ def build_day(lake: Lakehouse, day: dt.date) -> list[NodeResult]:
 
 
 def run_day(spark: SparkSession, lake: Lakehouse, day: dt.date) -> DayRun:
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
     bronze_rows = ingest_day(spark, lake, day)
+    timings["ingest"] = time.perf_counter() - start
+    start = time.perf_counter()
     results = build_day(lake, day)
+    timings["dbt_build"] = time.perf_counter() - start
+    start = time.perf_counter()
     path = write_metrics(lake, day, quality_metrics(spark, day, results))
-    return DayRun(day, bronze_rows, results, path)
+    timings["metrics"] = time.perf_counter() - start
+    return DayRun(day, bronze_rows, results, path, timings)
 
 
 def gold_kpis(spark: SparkSession, event_date: dt.date) -> list[dict[str, object]]:

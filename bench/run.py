@@ -1,0 +1,377 @@
+"""`make bench`: where a day's run spends its time, against a hand-written PySpark baseline.
+
+Every figure is measured in a process of its own (JVM included), as a median over repeats, with
+the peak memory of the whole process tree and rows per second. Results go to
+bench/results/<timestamp>.json and a table on screen. Ratios (pipeline / baseline) are the figures
+to read; absolute seconds depend on the machine.
+
+    python -m bench.run            # full: 1 Hz fleet (about 2 million rows a day), 4x, 30 days
+    python -m bench.run --quick    # about 2 minutes: a tenth of the rate, one repeat
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import psutil
+
+PROJECT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+TELEMETRY = str(Path(PYTHON).with_name("telemetry"))
+DAY = dt.date(2025, 8, 1)
+PROJECT_FILES = ["dbt_project.yml", "models", "macros", "seeds", "tests", "profiles", "analyses",
+                 "dags"]
+
+
+@dataclass
+class Sample:
+    seconds: float
+    peak_rss_bytes: int
+    output: str
+
+
+@dataclass
+class Figure:
+    name: str
+    seconds: list[float] = field(default_factory=list)
+    peak_rss_bytes: list[int] = field(default_factory=list)
+    rows: int | None = None
+    note: str = ""
+
+    @property
+    def median_s(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def rows_per_s(self) -> float | None:
+        return self.rows / self.median_s if self.rows else None
+
+    def as_dict(self) -> dict[str, object]:
+        return {**asdict(self), "median_s": self.median_s, "rows_per_s": self.rows_per_s,
+                "peak_rss_mib": max(self.peak_rss_bytes) / 2**20 if self.peak_rss_bytes
+                else None}
+
+
+def measure(command: list[str], env: dict[str, str], cwd: Path = PROJECT) -> Sample:
+    """Run a command; its wall time and the peak resident memory of its whole process tree."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        process = subprocess.Popen(command, env=env, cwd=cwd, stdout=out,
+                                   stderr=subprocess.STDOUT)
+        root = psutil.Process(process.pid)
+        peak = 0
+        while process.poll() is None:
+            try:
+                tree = [root, *root.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.1)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        output = out.read().decode(errors="replace")
+    if process.returncode != 0:
+        raise SystemExit(f"benchmark step failed: {' '.join(command)}\n{output[-3000:]}")
+    return Sample(seconds, peak, output)
+
+
+def last_json(output: str) -> dict[str, object]:
+    for line in reversed(output.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    raise SystemExit(f"no JSON result in:\n{output[-2000:]}")
+
+
+def project_copy(root: Path, multiplier: int) -> Path:
+    """The project with its registry repeated `multiplier` times (new device ids, same sites)."""
+    if multiplier == 1:
+        return PROJECT
+    home = root / f"project-x{multiplier}"
+    if home.exists():
+        return home
+    for name in PROJECT_FILES:
+        source = PROJECT / name
+        copy = shutil.copytree if source.is_dir() else shutil.copy2
+        copy(source, home / name)
+    lines = (PROJECT / "seeds" / "devices.csv").read_text().splitlines()
+    rows = [lines[0]]
+    for copy_index in range(multiplier):
+        for line in lines[1:]:
+            device, rest = line.split(",", 1)
+            rows.append(f"{device}-x{copy_index}," + rest if copy_index else line)
+    (home / "seeds" / "devices.csv").write_text("\n".join(rows) + "\n")
+    return home
+
+
+def environment(home: Path, data_dir: Path) -> dict[str, str]:
+    return {**os.environ, "TELEMETRY_HOME": str(home), "TELEMETRY_DATA_DIR": str(data_dir),
+            "DBT_TARGET_PATH": str(data_dir / "dbt-target"),
+            "DBT_LOG_PATH": str(data_dir / "dbt-logs"), "SPARK_LOCAL_IP": "127.0.0.1",
+            "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+
+
+def fresh_lake(root: Path, name: str, raw: Path) -> Path:
+    lake = root / name
+    shutil.rmtree(lake, ignore_errors=True)
+    lake.mkdir(parents=True)
+    (lake / "raw").symlink_to(raw)
+    return lake
+
+
+def parquet_files_per_partition(lake: Path, table: str, day: dt.date) -> dict[str, int]:
+    schema, name = table.split(".")
+    folder = lake / "warehouse" / f"{schema}.db" / name / f"event_date={day}"
+    return {p.name: len(list(p.glob("*.parquet"))) for p in sorted(folder.iterdir())}
+
+
+def bench_volume(root: Path, multiplier: int, rows_per_device: int, repeats: int,
+                 figures: dict[str, Figure], extra: dict[str, object]) -> None:
+    tag = f"x{multiplier}"
+    home = project_copy(root, multiplier)
+    raw = root / f"raw-{tag}"
+    gen_env = environment(home, root / f"gen-{tag}")
+    generate = figures.setdefault(f"generate {tag}", Figure(f"generate {tag}"))
+    for _ in range(repeats):
+        shutil.rmtree(raw, ignore_errors=True)
+        sample = measure([TELEMETRY, "generate", "--start", str(DAY), "--rows-per-device",
+                          str(rows_per_device)], {**gen_env, "TELEMETRY_DATA_DIR": str(root /
+                                                                                      f"gen-{tag}")})
+        generate.seconds.append(sample.seconds)
+        generate.peak_rss_bytes.append(sample.peak_rss_bytes)
+    shutil.move(root / f"gen-{tag}" / "raw", raw)
+    manifest = json.loads((raw / f"{DAY:%Y/%m/%d}" / "_manifest.json").read_text())
+    lines = manifest["totals"]["lines"]
+    generate.rows = lines
+
+    names = ["spark alone: JSON -> Parquet", "ingest (in telemetry run)", "dbt build",
+             "metrics export", "telemetry run (whole)", "baseline (hand-written job)",
+             "session start (in telemetry run)"]
+    for name in names:
+        figures.setdefault(f"{name} {tag}", Figure(f"{name} {tag}", rows=lines))
+    nodes: dict[str, list[float]] = {}
+    for repeat in range(repeats):
+        out = root / f"alone-{tag}"
+        sample = measure([PYTHON, "-m", "bench.spark_alone", "--raw-dir", str(raw),
+                          "--date", str(DAY), "--out", str(out)], environment(home, root))
+        figures[f"spark alone: JSON -> Parquet {tag}"].seconds.append(
+            float(last_json(sample.output)["read_write_s"]))
+        figures[f"spark alone: JSON -> Parquet {tag}"].peak_rss_bytes.append(
+            sample.peak_rss_bytes)
+        shutil.rmtree(out, ignore_errors=True)
+
+        lake = fresh_lake(root, f"lake-{tag}", raw)
+        report = lake / "report.json"
+        sample = measure([TELEMETRY, "run", "--date", str(DAY), "--no-show-kpis", "--report",
+                          str(report)], environment(home, lake))
+        run = json.loads(report.read_text())
+        timings = run["days"][0]["timings_s"]
+        for name, value in [("ingest (in telemetry run)", timings["ingest"]),
+                            ("dbt build", timings["dbt_build"]),
+                            ("metrics export", timings["metrics"]),
+                            ("session start (in telemetry run)", run["session_start_s"]),
+                            ("telemetry run (whole)", sample.seconds)]:
+            figures[f"{name} {tag}"].seconds.append(value)
+        figures[f"telemetry run (whole) {tag}"].peak_rss_bytes.append(sample.peak_rss_bytes)
+        for node, seconds in run["days"][0]["dbt_nodes_s"].items():
+            nodes.setdefault(node, []).append(seconds or 0.0)
+        if repeat == repeats - 1:
+            extra[f"parquet files per partition {tag}"] = {
+                "silver.readings": parquet_files_per_partition(lake, "silver.readings", DAY),
+                "gold.site_daily_kpis": parquet_files_per_partition(
+                    lake, "gold.site_daily_kpis", DAY),
+            }
+
+        out = root / f"baseline-{tag}"
+        sample = measure([PYTHON, "-m", "bench.baseline", "--raw-dir", str(raw), "--registry",
+                          str(home / "seeds" / "devices.csv"), "--date", str(DAY), "--out",
+                          str(out)], environment(home, root))
+        figures[f"baseline (hand-written job) {tag}"].seconds.append(sample.seconds)
+        figures[f"baseline (hand-written job) {tag}"].peak_rss_bytes.append(
+            sample.peak_rss_bytes)
+        shutil.rmtree(out, ignore_errors=True)
+    extra[f"dbt nodes median s {tag}"] = {
+        node: statistics.median(values)
+        for node, values in sorted(nodes.items(), key=lambda kv: -statistics.median(kv[1]))
+        if not node.startswith("test.")
+    }
+
+
+def bench_history(root: Path, days: int, history_rows: int, repeats: int,
+                  figures: dict[str, Figure]) -> None:
+    """The same 1x day, re-run with `days` days of history already in Silver and Gold."""
+    raw = root / "raw-history"
+    shutil.rmtree(raw, ignore_errors=True)
+    shutil.copytree(root / "raw-x1", raw)
+    env = environment(PROJECT, root / "lake-history")
+    first = DAY - dt.timedelta(days=days)
+    lake = fresh_lake(root, "lake-history", raw)
+    measure([TELEMETRY, "generate", "--start", str(first), "--days", str(days),
+             "--rows-per-device", str(history_rows)], env)
+    measure([TELEMETRY, "run", "--date", str(first), "--to", str(DAY - dt.timedelta(days=1)),
+             "--no-show-kpis"], env)
+    figure = figures.setdefault("telemetry run with history x1",
+                                Figure("telemetry run with history x1",
+                                       rows=figures["generate x1"].rows,
+                                       note=f"{days} days already in Silver and Gold"))
+    for _ in range(repeats):
+        sample = measure([TELEMETRY, "run", "--date", str(DAY), "--no-show-kpis"], env)
+        figure.seconds.append(sample.seconds)
+        figure.peak_rss_bytes.append(sample.peak_rss_bytes)
+    shutil.rmtree(lake, ignore_errors=True)
+
+
+def bench_startup(root: Path, repeats: int, figures: dict[str, Figure]) -> None:
+    figure = figures.setdefault("JVM + SparkSession start", Figure("JVM + SparkSession start"))
+    for _ in range(repeats):
+        lake = root / "lake-startup"
+        shutil.rmtree(lake, ignore_errors=True)
+        sample = measure([PYTHON, "-c", "from ingest.lakehouse import spark_session; "
+                                        "spark_session().sql('select 1').collect()"],
+                         environment(PROJECT, lake))
+        figure.seconds.append(sample.seconds)
+        figure.peak_rss_bytes.append(sample.peak_rss_bytes)
+
+
+def bench_airflow(root: Path, repeats: int, figures: dict[str, Figure]) -> None:
+    parse = figures.setdefault("Airflow: parse the DAG file", Figure(
+        "Airflow: parse the DAG file", note="DagBag of dags/, Cosmos from the manifest"))
+    lake = fresh_lake(root, "lake-airflow", root / "raw-x1")
+    env = {**environment(PROJECT, lake), "AIRFLOW_HOME": str(lake / "airflow"),
+           "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "TELEMETRY_DBT_MANIFEST": str(lake / "dbt-target" / "manifest.json")}
+    measure([TELEMETRY.replace("telemetry", "dbt"), "parse", "--profiles-dir",
+             str(PROJECT / "profiles"), "--project-dir", str(PROJECT)], env)
+    airflow = str(Path(PYTHON).with_name("airflow"))
+    measure([airflow, "db", "migrate"], env)
+    measure([airflow, "pools", "set", "embedded_spark", "1", "bench"], env)
+    for _ in range(repeats):
+        sample = measure([PYTHON, "-c", (
+            "import time, airflow, cosmos\n"
+            "from airflow.dag_processing.dagbag import DagBag\n"
+            "t = time.perf_counter()\n"
+            f"bag = DagBag(dag_folder={str(PROJECT / 'dags')!r})\n"
+            "assert not bag.import_errors, bag.import_errors\n"
+            "print('{\"parse_s\": %f}' % (time.perf_counter() - t))\n")], env)
+        parse.seconds.append(float(last_json(sample.output)["parse_s"]))
+        parse.peak_rss_bytes.append(sample.peak_rss_bytes)
+    run = figures.setdefault("Airflow: DAG run for the day x1", Figure(
+        "Airflow: DAG run for the day x1", rows=figures["generate x1"].rows,
+        note="airflow dags test, embedded engine, raw files already there"))
+    for _ in range(repeats):
+        shutil.rmtree(lake / "warehouse", ignore_errors=True)
+        shutil.rmtree(lake / "metastore_db", ignore_errors=True)
+        sample = measure([airflow, "dags", "test", "energy_telemetry_daily", str(DAY), "-c",
+                          '{"generate": false}'], env)
+        run.seconds.append(sample.seconds)
+        run.peak_rss_bytes.append(sample.peak_rss_bytes)
+
+
+def targets(figures: dict[str, Figure]) -> list[tuple[str, str, bool | None]]:
+    def ratio(a: str, b: str) -> float | None:
+        if a in figures and b in figures:
+            return figures[a].median_s / figures[b].median_s
+        return None
+
+    checks = []
+    run_vs_base = ratio("telemetry run (whole) x1", "baseline (hand-written job) x1")
+    checks.append(("telemetry run / baseline <= 1.0", f"{run_vs_base:.2f}",
+                   run_vs_base <= 1.0))
+    scale = ratio("telemetry run (whole) x4", "telemetry run (whole) x1")
+    if scale is not None:
+        checks.append(("4x day / 1x day <= 4.4", f"{scale:.2f}", scale <= 4.4))
+    history = ratio("telemetry run with history x1", "telemetry run (whole) x1")
+    if history is not None:
+        checks.append(("with history / empty <= 1.1", f"{history:.2f}", history <= 1.1))
+    generate = figures["generate x1"].rows_per_s or 0.0
+    checks.append(("generator >= 1,000,000 rows/s", f"{generate:,.0f}", generate >= 1e6))
+    ingest = ratio("spark alone: JSON -> Parquet x1", "ingest (in telemetry run) x1")
+    checks.append(("ingest rate / Spark-alone rate >= 0.6", f"{ingest:.2f}", ingest >= 0.6))
+    peak = max(figures["telemetry run (whole) x1"].peak_rss_bytes) / 2**30
+    checks.append(("peak memory of a 1x day < 3 GiB", f"{peak:.2f} GiB", peak < 3.0))
+    if "Airflow: parse the DAG file" in figures:
+        parse = figures["Airflow: parse the DAG file"].median_s
+        checks.append(("DAG file parse < 1 s", f"{parse:.2f} s", parse < 1.0))
+        dag = ratio("Airflow: DAG run for the day x1", "telemetry run (whole) x1")
+        checks.append(("DAG run / telemetry run <= 2.0", f"{dag:.2f}", dag <= 2.0))
+    return checks
+
+
+def table(figures: dict[str, Figure]) -> str:
+    lines = [f"{'figure':44} {'median s':>9} {'rows/s':>12} {'peak MiB':>9}  runs",
+             "-" * 84]
+    for figure in figures.values():
+        rows = f"{figure.rows_per_s:,.0f}" if figure.rows_per_s else "-"
+        peak = f"{max(figure.peak_rss_bytes) / 2**20:,.0f}" if figure.peak_rss_bytes else "-"
+        lines.append(f"{figure.name:44} {figure.median_s:9.1f} {rows:>12} {peak:>9}  "
+                     f"{len(figure.seconds)}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="about 2 minutes")
+    parser.add_argument("--repeats", type=int, help="runs per figure (median); default 3, quick 1")
+    parser.add_argument("--work-dir", type=Path, help="scratch folder (default: a temporary one)")
+    args = parser.parse_args()
+    quick = args.quick
+    repeats = args.repeats or (1 if quick else 3)
+    rows_per_device = 8640 if quick else 86_400
+    root = args.work_dir or Path(tempfile.mkdtemp(prefix="telemetry-bench-"))
+    root.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    figures: dict[str, Figure] = {}
+    extra: dict[str, object] = {}
+    bench_startup(root, repeats, figures)
+    bench_volume(root, 1, rows_per_device, repeats, figures, extra)
+    if not quick:
+        bench_volume(root, 4, rows_per_device, repeats, figures, extra)
+    bench_history(root, 3 if quick else 30, 288 if quick else 1440, repeats, figures)
+    bench_airflow(root, repeats, figures)
+    checks = targets(figures)
+
+    result = {
+        "mode": "quick" if quick else "full",
+        "rows_per_device": rows_per_device,
+        "repeats": repeats,
+        "machine": {"cpus": os.cpu_count(), "memory_gib": psutil.virtual_memory().total / 2**30,
+                    "platform": platform.platform(), "python": platform.python_version()},
+        "figures": [f.as_dict() for f in figures.values()],
+        "targets": [{"target": t, "measured": m, "met": ok} for t, m, ok in checks],
+        **extra,
+        "wall_s": time.perf_counter() - started,
+    }
+    out_dir = PROJECT / "bench" / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = out_dir / f"{stamp}-{result['mode']}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\n{table(figures)}\n")
+    for target, measured, ok in checks:
+        print(f"{'met ' if ok else 'MISS'}  {target:42} {measured}")
+    for key, value in extra.items():
+        if key.startswith("dbt nodes"):
+            slowest = ", ".join(f"{k.split('.')[-1]} {v:.1f}s" for k, v in
+                                list(value.items())[:4])
+            print(f"{key}: {slowest}")
+        else:
+            print(f"{key}: {value}")
+    print(f"\nresults: {path} ({result['wall_s'] / 60:.1f} min on {os.cpu_count()} cores)")
+    if not args.work_dir:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
