@@ -91,7 +91,9 @@ with DAG(
             exclude=["resource_type:analysis", "resource_type:exposure",
                      "resource_type:operation"],
         ),
-        operator_args={"pool": SPARK_POOL},
+        # Unit tests check the SQL in development and CI, not each day's data.
+        operator_args={"pool": SPARK_POOL,
+                       "dbt_cmd_flags": ["--exclude-resource-type", "unit_test"]},
     )
     write_metrics = PythonOperator(
         task_id="write_metrics", python_callable=airflow_tasks.write_quality_metrics,

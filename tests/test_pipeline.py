@@ -238,8 +238,8 @@ def test_metrics_json_tells_the_truth_and_is_stable(runs):
     names = {t["name"] for t in tests}
     assert {"reconciliation_bronze_equals_silver_duplicates_rejected",
             "reconciliation_no_accepted_line_lost", "assert_gold_has_every_registered_site",
-            "site_daily_kpis_cover_gaps_end_of_day_and_silent_sites"} <= names
-    assert {t["type"] for t in tests} == {"test", "unit_test"}
+            "assert_gold_consistent_with_silver", "readings_one_row_per_device_and_time"} <= names
+    assert {t["type"] for t in tests} == {"test"}
 
 
 def test_gold_is_parquet_any_reader_finds(runs, lake):
@@ -254,6 +254,17 @@ def test_gold_is_parquet_any_reader_finds(runs, lake):
     for row in runs.after_d2.gold:
         if row[0] == D1:
             assert by_site[row[1]]["energy_wh_total"] == row[2]
+
+
+def test_dbt_unit_tests_pass(runs, lake):
+    results = run_dbt(lake, ["test", "--select", "test_type:unit"], D1)
+    assert {(r.name, r.status) for r in results if r.resource_type == "unit_test"} == {
+        ("stg_rejects_each_line_for_the_first_reason_that_applies", "pass"),
+        ("stg_parses_measurements_and_converts_timestamps_to_utc", "pass"),
+        ("readings_keep_the_copy_received_last_and_clean_values", "pass"),
+        ("readings_clean_soc_and_temperature_at_the_bounds", "pass"),
+        ("site_daily_kpis_cover_gaps_end_of_day_and_silent_sites", "pass"),
+    }
 
 
 def test_a_day_without_raw_files_is_refused_and_nothing_changes(runs, spark, lake):

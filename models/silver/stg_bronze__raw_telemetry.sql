@@ -1,7 +1,15 @@
-{#- Every Bronze line parsed and classified: typed fields, and the first rejection reason that
-    applies (null for a line that becomes a reading). A view: consumers filter on received_on,
-    which prunes Bronze to the receive days they need. -#}
-{{ config(materialized='view') }}
+{#- Every Bronze line of the receive day parsed and classified once: typed fields, and the first
+    rejection reason that applies (null for a line that becomes a reading). Stored per receive day
+    so that the models downstream read parsed rows instead of parsing the JSON again. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='insert_overwrite',
+        partition_by=['received_on'],
+        full_refresh=false,
+        pre_hook="{{ drop_partitions('received_on', [process_date()]) }}",
+    )
+}}
 
 with
 
@@ -13,6 +21,7 @@ raw_telemetry as (
         line_number,
         received_on
     from {{ source('bronze', 'raw_telemetry') }}
+    where received_on = date '{{ process_date() }}'
 
 ),
 
@@ -94,7 +103,7 @@ classified as (
 
 )
 
-select
+select /*+ repartition(4) */
     raw_line,
     source_file,
     line_number,
