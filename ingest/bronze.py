@@ -92,8 +92,10 @@ def transform(files: DataFrame, raw_dir: Path, day: dt.date, ingested_at: dt.dat
         _relative_path(F.col("file_path"), raw_dir).alias("source_file"),
         F.posexplode(F.split(content, "\n")).alias("position", "line"),
     )
+    line = F.col("line")
+    without_cr = F.when(line.endswith("\r"), F.expr("substring(line, 1, length(line) - 1)"))
     return lines.select(
-        F.regexp_replace("line", "\r$", "").alias("raw_line"),
+        without_cr.otherwise(line).alias("raw_line"),
         "source_file",
         (F.col("position") + 1).cast("int").alias("line_number"),
         F.lit(ingested_at).cast("timestamp").alias("ingested_at"),

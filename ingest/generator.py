@@ -14,8 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import multiprocessing
 import os
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -93,7 +95,7 @@ def _timestamps(day: dt.date, seconds: np.ndarray) -> np.ndarray:
         np.datetime_as_string(stamps, unit="s"),
         np.datetime_as_string(stamps, unit="ms"),
     )
-    return np.strings.add(text.astype(np.str_), "Z")
+    return np.strings.add(text.astype(np.bytes_), b"Z")
 
 
 def _signals(device: Device, seconds: np.ndarray, rng: np.random.Generator
@@ -125,19 +127,20 @@ def _signals(device: Device, seconds: np.ndarray, rng: np.random.Generator
 
 def _format(values: np.ndarray, decimals: int) -> np.ndarray:
     # + 0.0 turns -0.0 into 0.0; numpy prints the shortest repr of each rounded double.
-    return (np.round(values, decimals) + 0.0).astype(np.str_)
+    return (np.round(values, decimals) + 0.0).astype(np.bytes_)
 
 
 def _lines(device: Device, stamps: np.ndarray, power: np.ndarray, soc: np.ndarray,
            temp: np.ndarray, status: np.ndarray) -> np.ndarray:
+    """JSON lines as UTF-8 bytes, built column by column (bytes are ~4x cheaper than str)."""
     add = np.strings.add
     head = f'{{"device_id":"{device.device_id}","site_id":"{device.site_id}","ts":"'
-    out = add(head, stamps)
-    out = add(add(out, '","power_w":'), _format(power, 1))
-    out = add(add(out, ',"soc_percent":'), _format(soc, 2))
-    out = add(add(out, ',"temperature_c":'), _format(temp, 2))
-    out = add(add(out, ',"status":"'), status)
-    return add(out, '"}')
+    out = add(head.encode(), stamps)
+    out = add(add(out, b'","power_w":'), _format(power, 1))
+    out = add(add(out, b',"soc_percent":'), _format(soc, 2))
+    out = add(add(out, b',"temperature_c":'), _format(temp, 2))
+    out = add(add(out, b',"status":"'), status.astype(np.bytes_))
+    return add(out, b'"}')
 
 
 def generate_device_day(device: Device, device_index: int, day: dt.date, rows_per_device: int,
@@ -215,8 +218,8 @@ def generate_device_day(device: Device, device_index: int, day: dt.date, rows_pe
     counts.status_offline = int(offline.size)
     counts.malformed = int(malformed.size)
     counts.late = int(late_sources.size)
-    text = "\n".join(body.tolist()) + "\n" if body.size else ""
-    return text.encode("utf-8"), counts
+    data = b"\n".join(body.tolist()) + b"\n" if body.size else b""
+    return data, counts
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -225,10 +228,23 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _write_device_day(raw_dir: Path, device: Device, index: int, day: dt.date,
+                      rows_per_device: int, seed: int, rates: FaultRates
+                      ) -> tuple[str, DeviceDay, str]:
+    data, counts = generate_device_day(device, index, day, rows_per_device, seed, rates)
+    target = day_folder(raw_dir, day) / device.site_id / f"{device.device_id}.jsonl"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(target, data)
+    return target.relative_to(raw_dir).as_posix(), counts, hashlib.sha256(data).hexdigest()
+
+
 def generate(raw_dir: Path, devices: Sequence[Device], start: dt.date, days: int = 1,
              rows_per_device: int = 1440, seed: int = 42, rates: FaultRates | None = None,
-             progress: bool | None = None) -> list[DayManifest]:
-    """Write `days` days of telemetry from `start` under raw_dir; returns each day's manifest."""
+             progress: bool | None = None, workers: int | None = None) -> list[DayManifest]:
+    """Write `days` days of telemetry from `start` under raw_dir; returns each day's manifest.
+
+    Large runs spread the device files over the machine's cores; every device-day has its own
+    random stream, so the files are the same however the work is spread."""
     if not 1 <= rows_per_device <= SECONDS_PER_DAY:
         raise ValueError(f"rows per device must be between 1 and {SECONDS_PER_DAY}, "
                          f"got {rows_per_device}")
@@ -238,21 +254,29 @@ def generate(raw_dir: Path, devices: Sequence[Device], start: dt.date, days: int
     total = days * len(devices)
     show = progress if progress is not None else total * rows_per_device >= 2_000_000
     bar = tqdm(total=total, unit="file", desc="generate", disable=not show)
+    if workers is None:
+        big = len(devices) * rows_per_device >= 500_000
+        workers = min(os.cpu_count() or 1, 8) if big else 1
+    pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+            if workers > 1 else None)
     manifests = []
-    for offset in range(days):
-        day = start + dt.timedelta(days=offset)
-        folder = day_folder(raw_dir, day)
-        manifest = DayManifest(day.isoformat(), seed, rows_per_device, asdict(rates))
-        for index, device in enumerate(devices):
-            data, counts = generate_device_day(device, index, day, rows_per_device, seed, rates)
-            target = folder / device.site_id / f"{device.device_id}.jsonl"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomic(target, data)
-            manifest.add(target.relative_to(raw_dir).as_posix(), counts,
-                         hashlib.sha256(data).hexdigest())
-            bar.update(1)
-        folder.mkdir(parents=True, exist_ok=True)
-        _write_atomic(folder / MANIFEST_NAME, manifest.to_json().encode("utf-8"))
-        manifests.append(manifest)
-    bar.close()
+    try:
+        for offset in range(days):
+            day = start + dt.timedelta(days=offset)
+            folder = day_folder(raw_dir, day)
+            manifest = DayManifest(day.isoformat(), seed, rows_per_device, asdict(rates))
+            jobs = [(raw_dir, device, index, day, rows_per_device, seed, rates)
+                    for index, device in enumerate(devices)]
+            results = (pool.map(_write_device_day, *zip(*jobs, strict=True)) if pool
+                       else (_write_device_day(*job) for job in jobs))
+            for relative_path, counts, sha256 in results:
+                manifest.add(relative_path, counts, sha256)
+                bar.update(1)
+            folder.mkdir(parents=True, exist_ok=True)
+            _write_atomic(folder / MANIFEST_NAME, manifest.to_json().encode("utf-8"))
+            manifests.append(manifest)
+    finally:
+        if pool:
+            pool.shutdown()
+        bar.close()
     return manifests

@@ -40,6 +40,13 @@ def test_a_day_does_not_depend_on_the_range_it_was_generated_in(two_days, tmp_pa
     assert _files(tmp_path) == second_day
 
 
+def test_spreading_the_work_over_processes_gives_the_same_files(tmp_path):
+    devices = load_registry()[:4]
+    generate(tmp_path / "one", devices, START, rows_per_device=2000, seed=5, workers=1)
+    generate(tmp_path / "two", devices, START, rows_per_device=2000, seed=5, workers=2)
+    assert _files(tmp_path / "one") == _files(tmp_path / "two")
+
+
 def test_another_seed_gives_other_files(two_days, tmp_path):
     generate(tmp_path, load_registry(), START, days=2, rows_per_device=720, seed=8)
     other = _files(tmp_path)
