@@ -338,7 +338,7 @@ def main() -> None:
     bench_volume(root, 1, rows_per_device, repeats, figures, extra)
     if not quick:
         bench_volume(root, 4, rows_per_device, repeats, figures, extra)
-    bench_history(root, 3 if quick else 30, 288 if quick else 1440, repeats, figures)
+    bench_history(root, 3 if quick else 30, 288, repeats, figures)
     bench_airflow(root, repeats, figures)
     checks = targets(figures)
 
