@@ -4,10 +4,7 @@
 {%- set owned_dates = owned_event_dates(ref('receive_day_event_dates')) -%}
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='insert_overwrite',
         partition_by=['event_date', 'site_id'],
-        full_refresh=false,
         pre_hook="{{ drop_partitions('event_date', owned_event_dates(ref('receive_day_event_dates'))) }}",
     )
 }}

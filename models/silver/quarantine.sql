@@ -2,10 +2,7 @@
     Partitioned by receive day; a re-run replaces the day's partition, also when it is now empty. -#}
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='insert_overwrite',
         partition_by=['received_on'],
-        full_refresh=false,
         pre_hook="{{ drop_partitions('received_on', [process_date()]) }}",
     )
 }}

@@ -5,10 +5,7 @@
 {%- set late_days = var('late_arrival_days') | int -%}
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='insert_overwrite',
         partition_by=['event_date', 'site_id'],
-        full_refresh=false,
         pre_hook="{{ drop_partitions('event_date', owned_event_dates(ref('receive_day_event_dates'))) }}",
     )
 }}

@@ -3,10 +3,7 @@
     readings were corrected away is recomputed, not left stale). -#}
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='insert_overwrite',
         partition_by=['received_on'],
-        full_refresh=false,
     )
 }}
 

@@ -2,10 +2,7 @@
     dropped + rejected rows. Each term is counted on its own, so the equation is a real check. -#}
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='insert_overwrite',
         partition_by=['received_on'],
-        full_refresh=false,
     )
 }}
 {%- set owned_dates = owned_event_dates(ref('receive_day_event_dates')) -%}

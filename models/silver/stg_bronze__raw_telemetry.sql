@@ -3,10 +3,7 @@
     so that the models downstream read parsed rows instead of parsing the JSON again. -#}
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='insert_overwrite',
         partition_by=['received_on'],
-        full_refresh=false,
         pre_hook="{{ drop_partitions('received_on', [process_date()]) }}",
     )
 }}
