@@ -66,15 +66,15 @@ def write_quality_metrics(ds: str) -> str:
     return str(write_metrics(lake, day, quality_metrics(spark_session(lake), day, tests)))
 
 
-def dbt_env(ds_template: str = "{{ ds }}", task_template: str = "{{ ti.task_id }}"
-            ) -> dict[str, str]:
+def dbt_env() -> dict[str, str]:
     """Environment of every dbt task: absolute lakehouse paths (Cosmos runs dbt from a temporary
-    copy of the project), no usage telemetry, and a target folder of the task's own."""
+    copy of the project), no usage telemetry, and a target folder of the task's own (Airflow
+    renders the templates per task)."""
     lake = lakehouse()
     return {
         "TELEMETRY_HOME": str(lake.home),
         "TELEMETRY_DATA_DIR": str(lake.data_dir),
-        "DBT_TARGET_PATH": f"{lake.data_dir}/{DBT_RUNS_DIR}/{ds_template}/{task_template}",
+        "DBT_TARGET_PATH": f"{lake.data_dir}/{DBT_RUNS_DIR}/{{{{ ds }}}}/{{{{ ti.task_id }}}}",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
         "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),

@@ -4,19 +4,18 @@ enriches from."""
 from __future__ import annotations
 
 import csv
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.lakehouse import PROJECT_DIR, LakehouseError
+from ingest.lakehouse import PROJECT_DIR, LakehouseError, project_home
 
 REGISTRY_PATH = PROJECT_DIR / "seeds" / "devices.csv"
 
 
 def registry_path() -> Path:
     """The registry of the project named by TELEMETRY_HOME (default: this checkout)."""
-    return Path(os.environ.get("TELEMETRY_HOME") or PROJECT_DIR) / "seeds" / "devices.csv"
+    return project_home() / "seeds" / "devices.csv"
 REGISTRY_COLUMNS = ["device_id", "site_id", "device_type", "capacity_kwh", "rated_power_w"]
 # Ids become folder and file names: letters, digits, dot, dash and underscore only, no leading dot.
 SAFE_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")

@@ -65,13 +65,18 @@ class Lakehouse:
         return self.warehouse_dir / f"{schema}.db" / name
 
 
+def project_home() -> Path:
+    """The project folder: TELEMETRY_HOME, or this checkout."""
+    return Path(os.environ.get("TELEMETRY_HOME") or PROJECT_DIR).resolve()
+
+
 def lakehouse() -> Lakehouse:
     """The lakehouse named by the environment, defaulting to `<project>/data`.
 
     Sets TELEMETRY_HOME and TELEMETRY_DATA_DIR in the environment so that dbt, run in this process
     or in a child, renders the same paths.
     """
-    home = Path(os.environ.get("TELEMETRY_HOME") or PROJECT_DIR).resolve()
+    home = project_home()
     data_dir = Path(os.environ.get("TELEMETRY_DATA_DIR") or home / "data").resolve()
     os.environ["TELEMETRY_HOME"] = str(home)
     os.environ["TELEMETRY_DATA_DIR"] = str(data_dir)
