@@ -26,8 +26,8 @@ PROJECT_DIR = Path(os.environ.get("TELEMETRY_HOME") or Path(__file__).resolve().
 MANIFEST = Path(
     os.environ.get("TELEMETRY_DBT_MANIFEST") or PROJECT_DIR / "target" / "manifest.json"
 )
-# The embedded metastore admits one process: every task that opens Spark shares a one-slot pool.
-SPARK_POOL = os.environ.get("TELEMETRY_SPARK_POOL", "embedded_spark")
+# Embedded: every task that opens Spark shares a one-slot pool. Server mode: no such limit.
+SPARK_POOL = airflow_tasks.spark_pool()
 
 with DAG(
     dag_id="energy_telemetry_daily",

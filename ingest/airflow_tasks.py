@@ -9,9 +9,21 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from ingest.lakehouse import lakehouse
+from ingest.lakehouse import lakehouse, server_mode
 
 DBT_RUNS_DIR = "dbt-runs"
+# Which engine the tasks use, and where the server is (see profiles/profiles.yml).
+SERVER_SETTINGS = ["TELEMETRY_DBT_TARGET", "TELEMETRY_SERVER_HOST", "TELEMETRY_THRIFT_PORT",
+                   "TELEMETRY_CONNECT_PORT", "TELEMETRY_SERVER_USER"]
+EMBEDDED_SPARK_POOL = "embedded_spark"
+
+
+def spark_pool() -> str:
+    """The pool of the tasks that use Spark. Embedded: a pool of one slot, as the metastore admits
+    one process. Server mode: Airflow's default pool, so independent tasks run side by side."""
+    if os.environ.get("TELEMETRY_SPARK_POOL"):
+        return os.environ["TELEMETRY_SPARK_POOL"]
+    return "default_pool" if server_mode() else EMBEDDED_SPARK_POOL
 
 
 def dbt_runs_dir(ds: str) -> Path:
@@ -71,7 +83,9 @@ def dbt_env() -> dict[str, str]:
     copy of the project), no usage telemetry, and a target folder of the task's own (Airflow
     renders the templates per task)."""
     lake = lakehouse()
+    server = {name: os.environ[name] for name in SERVER_SETTINGS if os.environ.get(name)}
     return {
+        **server,
         "TELEMETRY_HOME": str(lake.home),
         "TELEMETRY_DATA_DIR": str(lake.data_dir),
         "DBT_TARGET_PATH": f"{lake.data_dir}/{DBT_RUNS_DIR}/{{{{ ds }}}}/{{{{ ti.task_id }}}}",

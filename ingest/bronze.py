@@ -118,17 +118,22 @@ def ensure_bronze_table(spark: SparkSession) -> None:
 
 
 def load(spark: SparkSession, lines: DataFrame, day: dt.date) -> None:
-    """Replace the day's Bronze partition (and only it) with `lines`."""
+    """Replace the day's Bronze partition (and only it) with `lines`.
+
+    The partition is dropped first, so a day whose files hold no lines is emptied too; the rows
+    are then written with a dynamic partition overwrite, which stages them in a folder of the
+    job's own: runs of different days may load at the same time (server mode)."""
     ensure_bronze_table(spark)
-    view = "bronze_lines_to_load"
-    lines.drop("received_on").coalesce(4).createOrReplaceTempView(view)
-    data_columns = ", ".join(f.name for f in BRONZE_SCHEMA.fields if f.name != "received_on")
-    # A static partition: the day is replaced even when the new files hold no lines.
-    spark.sql(
-        f"insert overwrite table {BRONZE_TABLE} partition (received_on = date'{day}') "
-        f"select {data_columns} from {view}"
+    spark.sql(f"alter table {BRONZE_TABLE} drop if exists partition (received_on = date'{day}')")
+    columns = [field.name for field in BRONZE_SCHEMA.fields]
+    (
+        lines.select(*columns)
+        .coalesce(4)
+        .write.option("partitionOverwriteMode", "dynamic")
+        .insertInto(BRONZE_TABLE, overwrite=True)
     )
-    spark.catalog.dropTempView(view)
+    # A long-lived server caches file listings; make every session see the new files.
+    spark.catalog.refreshTable(BRONZE_TABLE)
 
 
 def ingest_day(spark: SparkSession, lake: Lakehouse, day: dt.date) -> int:

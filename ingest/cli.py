@@ -128,6 +128,23 @@ def cmd_service(args: argparse.Namespace) -> None:
         print(f"{service.name} is running (pid {pid})" if pid else f"{service.name} is stopped")
 
 
+def cmd_server(args: argparse.Namespace) -> None:
+    from ingest import server
+    from ingest.lakehouse import lakehouse
+
+    lake = lakehouse()
+    if args.action == "start":
+        address = server.start_server(lake, args.master)
+        print(f"the Spark server is up: Thrift at {address.host}:{address.thrift_port}, Spark "
+              f"Connect at {address.connect_url}\nlog: {server.server_service(lake).log_file}\n"
+              "use it with TELEMETRY_DBT_TARGET=server; stop it with 'telemetry server stop'")
+    elif args.action == "stop":
+        print("the Spark server stopped" if server.stop_server(lake)
+              else "the Spark server was not running")
+    else:
+        print(server.server_status(lake))
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="telemetry",
@@ -169,6 +186,12 @@ def parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text)
         sub.add_argument("action", choices=["start", "stop", "status"])
         sub.set_defaults(func=cmd_service)
+    srv = commands.add_parser(
+        "server", help="run the Spark Thrift + Connect server on 127.0.0.1 (server mode)")
+    srv.add_argument("action", choices=["start", "stop", "status"])
+    srv.add_argument("--master", help="Spark master, e.g. spark://HOST:7077 "
+                     "(default: TELEMETRY_SPARK_MASTER, else local[*])")
+    srv.set_defaults(func=cmd_server)
     return top
 
 

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import shutil
+import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROFILE_NAME = "energy_telemetry"
 BRONZE_TABLE = "bronze.raw_telemetry"
+SERVER_TARGET = "server"
 MIN_JAVA = 17
 
 
@@ -92,14 +94,39 @@ def _env_var(name: str, default: str | None = None) -> str:
 
 def spark_conf(lake: Lakehouse, target: str = "local") -> dict[str, str]:
     """The Spark settings of a dbt target in `profiles/profiles.yml`, rendered."""
+    output = profile_target(lake, target)
+    return {str(k): str(v) for k, v in output.get("server_side_parameters", {}).items()}
+
+
+def profile_target(lake: Lakehouse, target: str) -> dict[str, Any]:
+    """One output of the project's dbt profile, rendered the way dbt renders it."""
     text = (lake.profiles_dir / "profiles.yml").read_text(encoding="utf-8")
-    rendered = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(text)
-    profile = yaml.safe_load(rendered.render(env_var=_env_var))[PROFILE_NAME]
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    environment.filters.update(as_number=_as_number, as_text=str)
+    profile = yaml.safe_load(environment.from_string(text).render(env_var=_env_var))
     try:
-        output = profile["outputs"][target]
+        return profile[PROFILE_NAME]["outputs"][target]
     except KeyError:
         raise LakehouseError(f"profiles/profiles.yml has no target named {target!r}") from None
-    return {str(k): str(v) for k, v in output.get("server_side_parameters", {}).items()}
+
+
+def _as_number(value: str) -> int | float:
+    try:
+        return int(value)
+    except ValueError:
+        try:
+            return float(value)
+        except ValueError:
+            raise LakehouseError(f"profiles/profiles.yml: {value!r} is not a number") from None
+
+
+def dbt_target() -> str:
+    """The dbt target, and so the engine: `local` (embedded Spark, the default) or `server`."""
+    return os.environ.get("TELEMETRY_DBT_TARGET") or "local"
+
+
+def server_mode() -> bool:
+    return dbt_target() == SERVER_TARGET
 
 
 def java_major_version() -> int | None:
@@ -128,42 +155,67 @@ def require_java() -> None:
 
 
 _held_locks: dict[Path, int] = {}
+SERVER_HOLDER = "server"
 
 
-def lock_embedded_metastore(lake: Lakehouse) -> None:
-    """Hold the lakehouse's lock for the life of this process, or fail at once.
+def lock_lakehouse(lake: Lakehouse) -> int:
+    """Hold the lakehouse's lock for the life of this process, or fail at once; returns the lock
+    file's descriptor.
 
     The embedded Derby metastore admits one process; a second one would wait ~30 s and fail with
-    a stack trace. This lock turns that into an immediate, clear message.
+    a stack trace. This lock turns that into an immediate, clear message. The Spark server holds
+    it too, for as long as its JVM lives (it inherits the descriptor).
     """
     path = lake.data_dir / ".lakehouse.lock"
     if path in _held_locks:
-        return
+        return _held_locks[path]
     lake.data_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+        pid, _, holder = os.pread(fd, 64, 0).decode(errors="replace").strip().partition(" ")
         os.close(fd)
+        if holder == SERVER_HOLDER:
+            raise LakehouseError(
+                f"the Spark server (pid {pid}) is serving the lakehouse at {lake.data_dir}; "
+                "run in server mode (TELEMETRY_DBT_TARGET=server), or stop the server with "
+                "'telemetry server stop'."
+            ) from None
         raise LakehouseError(
-            f"another run (pid {holder}) is using the embedded lakehouse at {lake.data_dir}; "
-            "its Derby metastore admits one process at a time. Wait for it to finish, or use "
-            "server mode for concurrent runs."
+            f"another run (pid {pid or 'unknown'}) is using the embedded lakehouse at "
+            f"{lake.data_dir}; its Derby metastore admits one process at a time. Wait for it to "
+            "finish, or use server mode for concurrent runs."
         ) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    _write_holder(fd, f"{os.getpid()}")
     _held_locks[path] = fd
+    return fd
+
+
+def hand_over_lock(lake: Lakehouse, pid: int) -> None:
+    """Record the server's `pid` as the lock's holder and let go of this process's descriptor;
+    the server's JVM, which inherited it, keeps the lock until it exits."""
+    fd = _held_locks.pop(lake.data_dir / ".lakehouse.lock")
+    _write_holder(fd, f"{pid} {SERVER_HOLDER}")
+    os.close(fd)
+
+
+def _write_holder(fd: int, text: str) -> None:
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, text.encode(), 0)
 
 
 def spark_session(lake: Lakehouse | None = None, extra_conf: dict[str, Any] | None = None
                   ) -> SparkSession:
-    """The process's SparkSession, configured from the profile (created once, then reused).
+    """The process's SparkSession, created once, then reused.
 
-    dbt's session adapter calls `SparkSession.builder.getOrCreate()` with the same settings, so a
-    dbt run in this process reuses this session and its JVM.
+    Embedded (the `local` target): configured from the profile; dbt's session adapter calls
+    `SparkSession.builder.getOrCreate()` with the same settings, so a dbt run in this process
+    reuses this session and its JVM. Server mode: a Spark Connect session to the server.
     """
     lake = lake or lakehouse()
+    if server_mode():
+        return connect_session()
     require_java()
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     lake.data_dir.mkdir(parents=True, exist_ok=True)
@@ -174,8 +226,55 @@ def spark_session(lake: Lakehouse | None = None, extra_conf: dict[str, Any] | No
     logging.getLogger("py4j").setLevel(logging.WARNING)
     conf = {**spark_conf(lake), **(extra_conf or {})}
     if conf.get("spark.hadoop.javax.jdo.option.ConnectionURL", "").startswith("jdbc:derby:"):
-        lock_embedded_metastore(lake)
+        lock_lakehouse(lake)
     builder = SparkSession.builder.enableHiveSupport()
     for key, value in conf.items():
         builder = builder.config(key, str(value))
     return builder.getOrCreate()
+
+
+@dataclass(frozen=True)
+class ServerAddress:
+    """Where the Spark server listens: Thrift (HiveServer2 protocol, for dbt) and Spark Connect."""
+
+    host: str
+    thrift_port: int
+    connect_port: int
+
+    @property
+    def connect_url(self) -> str:
+        return f"sc://{self.host}:{self.connect_port}"
+
+    def answers(self, port: int, timeout_s: float = 2.0) -> bool:
+        try:
+            with socket.create_connection((self.host, port), timeout=timeout_s):
+                return True
+        except OSError:
+            return False
+
+
+def server_address() -> ServerAddress:
+    """The server named by the environment (defaults: 127.0.0.1, ports 10000 and 15002)."""
+    ports = {}
+    for name, default in (("TELEMETRY_THRIFT_PORT", "10000"), ("TELEMETRY_CONNECT_PORT", "15002")):
+        text = os.environ.get(name) or default
+        if not text.isdigit() or not 0 < int(text) < 65536:
+            raise LakehouseError(f"{name}={text!r} is not a port number")
+        ports[name] = int(text)
+    return ServerAddress(os.environ.get("TELEMETRY_SERVER_HOST") or "127.0.0.1",
+                         ports["TELEMETRY_THRIFT_PORT"], ports["TELEMETRY_CONNECT_PORT"])
+
+
+def connect_session() -> SparkSession:
+    """A Spark Connect session to the server, or a clear error when none answers."""
+    address = server_address()
+    for port, what in ((address.connect_port, "Spark Connect"), (address.thrift_port, "Thrift")):
+        if not address.answers(port):
+            raise LakehouseError(
+                f"no Spark server answers at {address.host}:{port} ({what}); start one with "
+                "'telemetry server start', or set TELEMETRY_SERVER_HOST and the ports, or leave "
+                "server mode (unset TELEMETRY_DBT_TARGET)."
+            )
+    from pyspark.sql import SparkSession
+
+    return SparkSession.builder.remote(address.connect_url).getOrCreate()

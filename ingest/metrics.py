@@ -29,6 +29,17 @@ MEASURED_COLUMNS = ["power_w", "soc_percent", "temperature_c"]
 FLAGS = ["is_power_capped", "is_soc_out_of_range", "is_temperature_out_of_range"]
 
 
+SILVER_TABLES_READ = ["silver.receive_day_reconciliation", "silver.quarantine",
+                      "silver.readings", "silver.receive_day_event_dates", "silver.devices"]
+
+
+def refresh_tables(spark: SparkSession, tables: Iterable[str]) -> None:
+    """Forget cached file listings of tables another session (dbt's) has just rewritten: a
+    session of a long-lived server would otherwise read the files it listed before."""
+    for table in tables:
+        spark.catalog.refreshTable(table)
+
+
 def metrics_path(lake: Lakehouse, day: dt.date) -> Path:
     return lake.metrics_dir / f"quality_{day.isoformat()}.json"
 
@@ -43,6 +54,7 @@ def _one_row(spark: SparkSession, query: str, what: str) -> dict[str, Any]:
 def quality_metrics(spark: SparkSession, day: dt.date, tests: Iterable[NodeResult]
                     ) -> dict[str, Any]:
     """The day's metrics, read from the Silver tables dbt built, plus the dbt test results."""
+    refresh_tables(spark, SILVER_TABLES_READ)
     day_sql = f"date'{day.isoformat()}'"
     counts = _one_row(
         spark,

@@ -13,7 +13,7 @@ from pyspark.sql import SparkSession
 from ingest.bronze import ingest_day
 from ingest.dbt_build import NodeResult, run_dbt
 from ingest.lakehouse import Lakehouse
-from ingest.metrics import quality_metrics, write_metrics
+from ingest.metrics import quality_metrics, refresh_tables, write_metrics
 
 KPI_COLUMNS = [
     "site_id",
@@ -68,6 +68,7 @@ def run_day(spark: SparkSession, lake: Lakehouse, day: dt.date) -> DayRun:
 
 
 def gold_kpis(spark: SparkSession, event_date: dt.date) -> list[dict[str, object]]:
+    refresh_tables(spark, ["gold.site_daily_kpis"])
     rows = spark.sql(
         f"select {', '.join(KPI_COLUMNS)} from gold.site_daily_kpis "
         f"where event_date = date'{event_date.isoformat()}' order by site_id"

@@ -12,21 +12,25 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.airflow_tasks import EMBEDDED_SPARK_POOL
 from ingest.dbt_build import dbt_target_dir
 from ingest.lakehouse import Lakehouse, LakehouseError
 
 AIRFLOW_PORT = int(os.environ.get("TELEMETRY_AIRFLOW_PORT", "8080"))
 DOCS_PORT = int(os.environ.get("TELEMETRY_DOCS_PORT", "8081"))
-SPARK_POOL = "embedded_spark"
 
 
 @dataclass(frozen=True)
 class Service:
     name: str
     run_dir: Path
+    # A word of the service's command line: a pid file naming a process without it is stale
+    # (the pid was reused), and that process is never signalled.
+    marker: str | None = None
 
     @property
     def pid_file(self) -> Path:
@@ -47,17 +51,23 @@ class Service:
         except ProcessLookupError:
             self.pid_file.unlink(missing_ok=True)
             return None
+        if self.marker and not _command_line_has(pid, self.marker):
+            self.pid_file.unlink(missing_ok=True)
+            return None
         return pid
 
-    def start(self, command: list[str], env: dict[str, str], ready_url: str,
-              timeout_s: float) -> int:
+    def start(self, command: list[str], env: dict[str, str], ready: Callable[[], bool],
+              where: str, timeout_s: float, pass_fds: tuple[int, ...] = ()) -> int:
+        """Start the service in a process group of its own; return its pid once `ready()`
+        holds, or stop it and fail with its log's last lines."""
         if (pid := self.pid()) is not None:
             raise LakehouseError(f"{self.name} is already running (pid {pid}); "
                                  f"stop it first")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                       stdin=subprocess.DEVNULL, start_new_session=True)
+                                       stdin=subprocess.DEVNULL, start_new_session=True,
+                                       pass_fds=pass_fds)
         self.pid_file.write_text(f"{process.pid}\n")
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -65,11 +75,11 @@ class Service:
                 self.pid_file.unlink(missing_ok=True)
                 raise LakehouseError(f"{self.name} exited with code {process.returncode}; "
                                      f"last lines of {self.log_file}:\n{self.tail()}")
-            if http_ok(ready_url):
+            if ready():
                 return process.pid
             time.sleep(1.0)
         self.stop()
-        raise LakehouseError(f"{self.name} did not answer at {ready_url} within {timeout_s:.0f}s;"
+        raise LakehouseError(f"{self.name} did not answer at {where} within {timeout_s:.0f}s;"
                              f" last lines of {self.log_file}:\n{self.tail()}")
 
     def stop(self, timeout_s: float = 30.0) -> bool:
@@ -95,6 +105,14 @@ class Service:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
         except FileNotFoundError:
             return "(no log)"
+
+
+def _command_line_has(pid: int, word: str) -> bool:
+    """Whether the process's command line holds `word` (true where /proc cannot tell)."""
+    try:
+        return word.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return not Path("/proc/self").exists()
 
 
 def _group_alive(pgid: int) -> bool:
@@ -162,7 +180,7 @@ def airflow_setup(lake: Lakehouse, port: int = AIRFLOW_PORT) -> dict[str, str]:
     env = airflow_env(lake, port)
     run_dbt(lake, ["parse"])
     for args in (["db", "migrate"],
-                 ["pools", "set", SPARK_POOL, "1", "Spark on the embedded metastore"]):
+                 ["pools", "set", EMBEDDED_SPARK_POOL, "1", "Spark on the embedded metastore"]):
         done = subprocess.run([_bin("airflow"), *args], env=env, capture_output=True,
                               text=True, check=False)
         if done.returncode != 0:
@@ -171,7 +189,7 @@ def airflow_setup(lake: Lakehouse, port: int = AIRFLOW_PORT) -> dict[str, str]:
 
 
 def airflow_service(lake: Lakehouse) -> Service:
-    return Service("airflow", lake.data_dir / "run")
+    return Service("airflow", lake.data_dir / "run", marker="airflow")
 
 
 def start_airflow(lake: Lakehouse, port: int = AIRFLOW_PORT) -> str:
@@ -179,14 +197,14 @@ def start_airflow(lake: Lakehouse, port: int = AIRFLOW_PORT) -> str:
         raise LakehouseError(f"port {port} on 127.0.0.1 is taken; set "
                              "TELEMETRY_AIRFLOW_PORT to another port")
     env = airflow_setup(lake, port)
+    health = f"http://127.0.0.1:{port}/api/v2/monitor/health"
     airflow_service(lake).start([_bin("airflow"), "standalone"], env,
-                                f"http://127.0.0.1:{port}/api/v2/monitor/health",
-                                timeout_s=300)
+                                lambda: http_ok(health), health, timeout_s=300)
     return f"http://127.0.0.1:{port}"
 
 
 def docs_service(lake: Lakehouse) -> Service:
-    return Service("dbt-docs", lake.data_dir / "run")
+    return Service("dbt-docs", lake.data_dir / "run", marker="http.server")
 
 
 def start_docs(lake: Lakehouse, port: int = DOCS_PORT) -> str:
@@ -199,9 +217,10 @@ def start_docs(lake: Lakehouse, port: int = DOCS_PORT) -> str:
                              "TELEMETRY_DOCS_PORT to another port")
     run_dbt(lake, ["docs", "generate"])
     target = dbt_target_dir(lake)
+    url = f"http://127.0.0.1:{port}/index.html"
     docs_service(lake).start(
         [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
          "--directory", str(target)],
-        dict(os.environ), f"http://127.0.0.1:{port}/index.html", timeout_s=30,
+        dict(os.environ), lambda: http_ok(url), url, timeout_s=30,
     )
-    return f"http://127.0.0.1:{port}/index.html"
+    return url

@@ -1,0 +1,108 @@
+"""Server mode: one JVM running Spark's Thrift server (dbt connects to it) with the Spark Connect
+plugin (the ingest job and the metrics connect to it), sharing one metastore and one warehouse.
+
+`telemetry server start` launches it with `spark-submit` from the pyspark install, with the same
+Spark settings as the embedded engine (the `local` target of `profiles/profiles.yml`), bound to
+127.0.0.1. The server holds the lakehouse's lock for as long as it lives, so an embedded run
+cannot open the same Derby metastore behind its back.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ingest.lakehouse import (
+    Lakehouse,
+    LakehouseError,
+    ServerAddress,
+    hand_over_lock,
+    lock_lakehouse,
+    require_java,
+    server_address,
+    spark_conf,
+)
+from ingest.services import Service
+
+THRIFT_SERVER_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
+CONNECT_PLUGIN = "org.apache.spark.sql.connect.SparkConnectPlugin"
+BIND_HOST = "127.0.0.1"
+START_TIMEOUT_S = 240.0
+
+
+def spark_home() -> Path:
+    """The Spark that pyspark installed (its wheel carries bin/spark-submit and sbin/)."""
+    import pyspark
+
+    return Path(pyspark.__file__).resolve().parent
+
+
+def server_service(lake: Lakehouse) -> Service:
+    return Service("spark-server", lake.data_dir / "run", marker=THRIFT_SERVER_CLASS)
+
+
+def server_command(lake: Lakehouse, address: ServerAddress, master: str | None = None
+                   ) -> list[str]:
+    """spark-submit of the Thrift server with the Connect plugin, configured like the embedded
+    engine; `master` (e.g. spark://host:7077) replaces the profile's spark.master."""
+    conf = spark_conf(lake, "local")
+    if master:
+        conf["spark.master"] = master
+    conf.update({
+        "spark.app.name": "energy-telemetry-server",
+        "spark.plugins": CONNECT_PLUGIN,
+        "spark.connect.grpc.binding.address": BIND_HOST,
+        "spark.connect.grpc.binding.port": str(address.connect_port),
+    })
+    command = [str(spark_home() / "bin" / "spark-submit"), "--class", THRIFT_SERVER_CLASS]
+    for key, value in conf.items():
+        command += ["--conf", f"{key}={value}"]
+    return [
+        *command,
+        "--hiveconf", f"hive.server2.thrift.bind.host={BIND_HOST}",
+        "--hiveconf", f"hive.server2.thrift.port={address.thrift_port}",
+    ]
+
+
+def start_server(lake: Lakehouse, master: str | None = None) -> ServerAddress:
+    """Start the server on 127.0.0.1; returns once both ports accept connections."""
+    require_java()
+    address = server_address()
+    service = server_service(lake)
+    if (pid := service.pid()) is not None:
+        raise LakehouseError(f"the Spark server is already running (pid {pid}); "
+                             "'telemetry server stop' ends it")
+    for port, name in ((address.thrift_port, "TELEMETRY_THRIFT_PORT"),
+                       (address.connect_port, "TELEMETRY_CONNECT_PORT")):
+        if ServerAddress(BIND_HOST, port, port).answers(port):
+            raise LakehouseError(f"port {port} on {BIND_HOST} is taken; set {name} to another "
+                                 "port")
+    lock = lock_lakehouse(lake)
+    env = {**os.environ, "SPARK_HOME": str(spark_home()), "SPARK_LOCAL_IP": BIND_HOST}
+    local = ServerAddress(BIND_HOST, address.thrift_port, address.connect_port)
+    pid = service.start(
+        server_command(lake, address, master), env,
+        ready=lambda: local.answers(local.thrift_port) and local.answers(local.connect_port),
+        where=f"{BIND_HOST}:{address.thrift_port} (Thrift) and {local.connect_url}",
+        timeout_s=START_TIMEOUT_S, pass_fds=(lock,),
+    )
+    hand_over_lock(lake, pid)
+    return local
+
+
+def stop_server(lake: Lakehouse) -> bool:
+    return server_service(lake).stop()
+
+
+def server_status(lake: Lakehouse) -> str:
+    """What is true now: stopped, running and answering, or running but not answering."""
+    pid = server_service(lake).pid()
+    if pid is None:
+        return "the Spark server is stopped"
+    address = ServerAddress(BIND_HOST, server_address().thrift_port,
+                            server_address().connect_port)
+    ports = {"Thrift": (address.thrift_port, f"{BIND_HOST}:{address.thrift_port}"),
+             "Spark Connect": (address.connect_port, address.connect_url)}
+    states = [f"{name} at {where} {'answers' if address.answers(port) else 'does not answer'}"
+              for name, (port, where) in ports.items()]
+    return f"the Spark server is running (pid {pid}); " + "; ".join(states)

@@ -1,0 +1,250 @@
+"""Server mode: the same project on the Spark Thrift + Connect server (`telemetry server`), on a
+local master and on a standalone cluster of two workers, driven through the command line exactly
+as a user would. Its lakehouse is a folder of its own: the suite's embedded session holds the
+shared one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from ingest.cluster import Cluster, master_state, start_cluster, stop_cluster
+from ingest.fleet import REGISTRY_PATH, load_registry
+from ingest.generator import generate
+from ingest.lakehouse import Lakehouse
+from ingest.pipeline import run_day
+from tests import reference
+
+pytestmark = pytest.mark.spark
+
+ROWS_PER_DEVICE = 240
+SEED = 23
+SAME_AS_EMBEDDED = dt.date(2025, 12, 1)
+# Late readings reach back one day: these two days own no event date in common.
+CONCURRENT = [dt.date(2025, 12, 10), dt.date(2025, 12, 12)]
+ON_CLUSTER = dt.date(2025, 12, 20)
+GOLD = "gold.site_daily_kpis"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def telemetry(env: dict[str, str], *args: str, timeout: float = 900
+              ) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ingest.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def gold_rows(lake: Lakehouse, event_dates: list[dt.date]) -> list[dict[str, object]]:
+    """Gold's rows for the event dates, read from the Parquet files themselves."""
+    rows = []
+    for event_date in event_dates:
+        for site_dir in sorted((lake.table_dir(GOLD) / f"event_date={event_date}").iterdir()):
+            for row in pq.read_table(site_dir).to_pylist():
+                rows.append({**row, "event_date": event_date,
+                             "site_id": site_dir.name.removeprefix("site_id=")})
+    return sorted(rows, key=lambda r: (r["event_date"], r["site_id"]))
+
+
+def own_processes(marker: str) -> list[int]:
+    """Pids of live processes whose command line mentions `marker` (this test's folder)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if marker.encode() in (proc / "cmdline").read_bytes():
+                    pids.append(int(proc.name))
+            except OSError:
+                continue
+    return pids
+
+
+@pytest.fixture(scope="module")
+def server_lake(tmp_path_factory) -> Lakehouse:
+    root = tmp_path_factory.mktemp("server-mode")
+    return Lakehouse(home=Path(os.environ["TELEMETRY_HOME"]), data_dir=root / "data")
+
+
+@pytest.fixture(scope="module")
+def server_env(server_lake) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TELEMETRY_DATA_DIR": str(server_lake.data_dir),
+        "TELEMETRY_DBT_TARGET": "server",
+        "TELEMETRY_THRIFT_PORT": str(free_port()),
+        "TELEMETRY_CONNECT_PORT": str(free_port()),
+        "DBT_TARGET_PATH": str(server_lake.data_dir.parent / "dbt-target"),
+        "DBT_LOG_PATH": str(server_lake.data_dir.parent / "dbt-logs"),
+    }
+
+
+@pytest.fixture(scope="module")
+def raw_days(server_lake, lake) -> None:
+    """The same raw files in the server's lakehouse and in the embedded one."""
+    for raw_dir in (server_lake.raw_dir, lake.raw_dir):
+        for day in [SAME_AS_EMBEDDED, *CONCURRENT, ON_CLUSTER]:
+            generate(raw_dir, load_registry(), day, rows_per_device=ROWS_PER_DEVICE, seed=SEED)
+
+
+@pytest.fixture(scope="module")
+def server(server_env, server_lake, raw_days) -> Iterator[dict[str, str]]:
+    started = telemetry(server_env, "server", "start", timeout=300)
+    assert started.returncode == 0, started.stderr
+    yield server_env
+    telemetry(server_env, "server", "stop", timeout=120)
+
+
+def expected_gold(lake: Lakehouse, day: dt.date) -> dict[tuple[dt.date, str], dict]:
+    """The plain-Python reference's Gold rows for the event dates a receive day owns."""
+    devices = reference.registry(REGISTRY_PATH)
+    readings = list(reference.silver(reference.raw_lines(lake.raw_dir, {day}), devices)
+                    .readings.values())
+    return {
+        (event_date, site): values
+        for event_date in (day - dt.timedelta(days=1), day)
+        for site, values in reference.gold(readings, devices, event_date).items()
+    }
+
+
+def assert_gold_equals_reference(lake: Lakehouse, day: dt.date) -> None:
+    want = expected_gold(lake, day)
+    got = {(r["event_date"], r["site_id"]): r
+           for r in gold_rows(lake, [day - dt.timedelta(days=1), day])}
+    assert set(got) == set(want)
+    for key, values in want.items():
+        for column, value in values.items():
+            if value is None or isinstance(value, int):
+                assert got[key][column] == value, (key, column)
+            else:
+                assert got[key][column] == pytest.approx(value, rel=1e-9, abs=1e-6), (key, column)
+
+
+def test_status_tells_the_truth(server, server_lake):
+    done = telemetry(server, "server", "status")
+    pid = int((server_lake.data_dir / "run" / "spark-server.pid").read_text())
+    assert done.stdout.strip() == (
+        f"the Spark server is running (pid {pid}); "
+        f"Thrift at 127.0.0.1:{server['TELEMETRY_THRIFT_PORT']} answers; "
+        f"Spark Connect at sc://127.0.0.1:{server['TELEMETRY_CONNECT_PORT']} answers"
+    )
+
+
+def test_the_server_listens_on_loopback_only(server):
+    for port in (server["TELEMETRY_THRIFT_PORT"], server["TELEMETRY_CONNECT_PORT"]):
+        listening = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True,
+                                   text=True, check=True).stdout.split()
+        addresses = [word for word in listening if word.endswith(f":{port}")]
+        assert addresses and all("127.0.0.1" in a for a in addresses), listening
+
+
+def test_an_embedded_run_is_refused_while_the_server_holds_the_lakehouse(server, server_lake):
+    embedded = {**server, "TELEMETRY_DBT_TARGET": "local"}
+    done = telemetry(embedded, "run", "--date", str(SAME_AS_EMBEDDED), timeout=60)
+    pid = (server_lake.data_dir / "run" / "spark-server.pid").read_text().strip()
+    assert done.returncode == 2
+    assert f"the Spark server (pid {pid}) is serving the lakehouse at {server_lake.data_dir}" \
+        in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_server_run_gives_the_embedded_runs_gold_row_by_row(server, server_lake, spark, lake):
+    done = telemetry(server, "run", "--date", str(SAME_AS_EMBEDDED))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    embedded = run_day(spark, lake, SAME_AS_EMBEDDED)
+    event_dates = [SAME_AS_EMBEDDED - dt.timedelta(days=1), SAME_AS_EMBEDDED]
+    server_gold = gold_rows(server_lake, event_dates)
+    embedded_gold = gold_rows(lake, event_dates)
+    assert len(server_gold) == 2 * len({d.site_id for d in load_registry()})
+    assert len(server_gold) == len(embedded_gold)
+    for got, want in zip(server_gold, embedded_gold, strict=True):
+        assert got.keys() == want.keys()
+        for column, value in want.items():
+            # Sums of doubles may add up in another order on another engine: same to 1e-12.
+            if isinstance(value, float):
+                assert got[column] == pytest.approx(value, rel=1e-12), (want["site_id"], column)
+            else:
+                assert got[column] == value, (want["site_id"], column)
+    # The metrics, dbt's test results included, are the same too.
+    server_metrics = server_lake.metrics_dir / f"quality_{SAME_AS_EMBEDDED}.json"
+    assert json.loads(server_metrics.read_text()) == json.loads(embedded.metrics_path.read_text())
+    assert_gold_equals_reference(server_lake, SAME_AS_EMBEDDED)
+
+
+def test_two_days_processed_at_the_same_time_are_both_right(server, server_lake):
+    runs = [subprocess.Popen([sys.executable, "-m", "ingest.cli", "run", "--date", str(day),
+                              "--no-show-kpis"], env=server, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+            for day in CONCURRENT]
+    outputs = [run.communicate(timeout=900)[0] for run in runs]
+    for run, output in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, output[-4000:]
+    for day in CONCURRENT:
+        assert_gold_equals_reference(server_lake, day)
+        metrics = json.loads((server_lake.metrics_dir / f"quality_{day}.json").read_text())
+        assert metrics["lost_rows"] == 0
+        assert all(t["status"] in {"pass", "warn"} for t in metrics["dbt_tests"])
+
+
+@pytest.fixture
+def cluster(server_lake) -> Iterator[Cluster]:
+    ui = free_port()
+    cluster = Cluster(server_lake.data_dir.parent / "cluster", master_port=free_port(),
+                      master_ui_port=ui, workers=2)
+    if any(not port_is_free(cluster.worker_ui_port(i)) for i in (1, 2)):
+        pytest.fail(f"ports after {ui} are taken; run again")
+    start_cluster(cluster)
+    yield cluster
+    stop_cluster(cluster)
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_server_on_a_standalone_cluster_runs_its_executors_on_the_workers(
+        server, server_lake, cluster):
+    assert telemetry(server, "server", "stop", timeout=120).returncode == 0
+    started = telemetry(server, "server", "start", "--master", cluster.master_url, timeout=300)
+    assert started.returncode == 0, started.stderr
+    apps = master_state(cluster)["activeapps"]
+    assert [app["name"] for app in apps] == ["energy-telemetry-server"]
+
+    done = telemetry(server, "run", "--date", str(ON_CLUSTER), "--no-show-kpis")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert_gold_equals_reference(server_lake, ON_CLUSTER)
+    # Each worker ran an executor of the server's application, and it ran tasks.
+    for instance in (1, 2):
+        logs = list(cluster.work_dir(instance).glob(f"{apps[0]['id']}/*/stderr"))
+        assert len(logs) == 1, instance
+        assert "Finished task" in logs[0].read_text(errors="replace"), instance
+
+
+def test_stop_leaves_no_process_of_the_test_behind(server, server_lake):
+    done = telemetry(server, "server", "stop", timeout=120)
+    assert done.stdout.strip() == "the Spark server stopped"
+    assert own_processes(str(server_lake.data_dir.parent)) == []
+    assert telemetry(server, "server", "status").stdout.strip() == "the Spark server is stopped"
+    for port in (server["TELEMETRY_THRIFT_PORT"], server["TELEMETRY_CONNECT_PORT"]):
+        assert port_is_free(int(port))
+
+
+def test_a_server_run_without_a_server_says_how_to_start_one(server_env):
+    done = telemetry(server_env, "run", "--date", str(SAME_AS_EMBEDDED), timeout=60)
+    assert done.returncode == 2
+    assert "no Spark server answers at 127.0.0.1:" in done.stderr
+    assert "'telemetry server start'" in done.stderr
+    assert "Traceback" not in done.stderr
+
