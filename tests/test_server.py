@@ -32,6 +32,7 @@ SAME_AS_EMBEDDED = dt.date(2025, 12, 1)
 # Late readings reach back one day: these two days own no event date in common.
 CONCURRENT = [dt.date(2025, 12, 10), dt.date(2025, 12, 12)]
 ON_CLUSTER = dt.date(2025, 12, 20)
+IN_AIRFLOW = dt.date(2025, 12, 5)
 GOLD = "gold.site_daily_kpis"
 
 
@@ -195,6 +196,36 @@ def test_two_days_processed_at_the_same_time_are_both_right(server, server_lake)
         metrics = json.loads((server_lake.metrics_dir / f"quality_{day}.json").read_text())
         assert metrics["lost_rows"] == 0
         assert all(t["status"] in {"pass", "warn"} for t in metrics["dbt_tests"])
+
+
+def test_the_dag_runs_in_server_mode_without_the_one_slot_pool(server, server_lake):
+    """`airflow dags test` in a process of its own, set up as `telemetry airflow start` does."""
+    setup = subprocess.run(
+        [sys.executable, "-c",
+         "import json; from ingest.lakehouse import lakehouse; "
+         "from ingest.services import airflow_setup; "
+         "print(json.dumps(airflow_setup(lakehouse())))"],
+        env=server, capture_output=True, text=True, timeout=600, check=False)
+    assert setup.returncode == 0, setup.stderr[-3000:]
+    env = json.loads(setup.stdout.splitlines()[-1])
+    pools = subprocess.run(
+        [sys.executable, "-c",
+         "from airflow.dag_processing.dagbag import DagBag; "
+         "dag = DagBag().get_dag('energy_telemetry_daily'); "
+         "print(sorted({t.pool for t in dag.tasks}))"],
+        env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert pools.stdout.strip().splitlines()[-1] == "['default_pool']", pools.stderr[-3000:]
+
+    airflow = Path(sys.executable).with_name("airflow")
+    done = subprocess.run(
+        [str(airflow), "dags", "test", "energy_telemetry_daily", str(IN_AIRFLOW),
+         "--conf", json.dumps({"rows_per_device": ROWS_PER_DEVICE, "seed": SEED})],
+        env=env, capture_output=True, text=True, timeout=1200, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    metrics = json.loads((server_lake.metrics_dir / f"quality_{IN_AIRFLOW}.json").read_text())
+    assert {t["status"] for t in metrics["dbt_tests"]} <= {"pass", "warn"}
+    assert len(metrics["dbt_tests"]) > 40
+    assert_gold_equals_reference(server_lake, IN_AIRFLOW)
 
 
 @pytest.fixture
