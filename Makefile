@@ -13,13 +13,16 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 export DBT_SEND_ANONYMOUS_USAGE_STATS ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: demo test lint pytest install java chromium airflow airflow-stop docs docs-stop bench bench-quick clean lock help
+.PHONY: demo test lint pytest install java chromium airflow airflow-stop docs docs-stop server server-stop cluster cluster-stop bench bench-quick clean lock help
 
 help:
 	@echo "make demo    generate $(DATE), ingest it, dbt build it, write its metrics, print Gold KPIs"
 	@echo "make test    lint the SQL (sqlfluff) and Python (ruff), then run the test suite"
 	@echo "make airflow start Airflow on http://127.0.0.1:8080 with the DAG (make airflow-stop)"
 	@echo "make docs    generate the dbt docs and serve them on http://127.0.0.1:8081 (make docs-stop)"
+	@echo "make server start the Spark Thrift + Connect server on 127.0.0.1 (make server-stop);"
+	@echo "            then TELEMETRY_DBT_TARGET=server selects it (MASTER=spark://... for a cluster)"
+	@echo "make cluster start a standalone Spark master and 2 workers on 127.0.0.1 (make cluster-stop)"
 	@echo "make bench   benchmark a 1 Hz fleet day, 4x, and 30 days of history (make bench-quick: ~2 min)"
 	@echo "make clean   remove the lakehouse (data/) and dbt's target/ and logs/"
 
@@ -71,6 +74,18 @@ docs: java $(INSTALLED)
 
 docs-stop: $(INSTALLED)
 	$(BIN)/telemetry docs stop
+
+server: java $(INSTALLED)
+	$(BIN)/telemetry server start $(if $(MASTER),--master $(MASTER))
+
+server-stop: $(INSTALLED)
+	$(BIN)/telemetry server stop
+
+cluster: java $(INSTALLED)
+	$(BIN)/telemetry cluster start
+
+cluster-stop: $(INSTALLED)
+	$(BIN)/telemetry cluster stop
 
 bench: java $(INSTALLED)
 	$(BIN)/python -m bench.run

@@ -145,6 +145,31 @@ def cmd_server(args: argparse.Namespace) -> None:
         print(server.server_status(lake))
 
 
+def cmd_cluster(args: argparse.Namespace) -> None:
+    from ingest import cluster
+    from ingest.lakehouse import lakehouse
+
+    spec = cluster.cluster_from_env(lakehouse())
+    if args.action == "start":
+        cluster.start_cluster(spec)
+        print(f"a Spark master at {spec.master_url} (web UI http://127.0.0.1:"
+              f"{spec.master_ui_port}) with {spec.workers} workers\n"
+              f"run the server on it: telemetry server start --master {spec.master_url}\n"
+              "stop it with 'telemetry cluster stop'")
+    elif args.action == "stop":
+        cluster.stop_cluster(spec)
+        print("the cluster stopped")
+    else:
+        state = cluster.master_state(spec)
+        if state is None:
+            print(f"no Spark master answers at {spec.master_url}")
+        else:
+            alive = sum(1 for w in state.get("workers", []) if w.get("state") == "ALIVE")
+            apps = ", ".join(a["name"] for a in state.get("activeapps", [])) or "none"
+            print(f"the Spark master at {spec.master_url} has {alive} live workers; "
+                  f"applications: {apps}")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="telemetry",
@@ -192,6 +217,10 @@ def parser() -> argparse.ArgumentParser:
     srv.add_argument("--master", help="Spark master, e.g. spark://HOST:7077 "
                      "(default: TELEMETRY_SPARK_MASTER, else local[*])")
     srv.set_defaults(func=cmd_server)
+    clu = commands.add_parser(
+        "cluster", help="run a standalone Spark master and workers on 127.0.0.1 for the server")
+    clu.add_argument("action", choices=["start", "stop", "status"])
+    clu.set_defaults(func=cmd_cluster)
     return top
 
 
