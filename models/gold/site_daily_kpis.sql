@@ -13,7 +13,9 @@ with
 
 readings as (
 
-    select
+    -- One shuffle, by (event_date, site_id): the window and the per-site totals below both
+    -- cluster by supersets of it.
+    select /*+ repartition(event_date, site_id) */
         device_id,
         site_id,
         status,
@@ -84,7 +86,7 @@ coverage as (
             {{ var('max_gap_s') }}
         ) as covered_s
     from readings
-    window device_day as (partition by device_id, event_date order by reading_at)
+    window device_day as (partition by event_date, site_id, device_id order by reading_at)
 
 ),
 

@@ -49,16 +49,45 @@ devices as (
 
 ),
 
+registered_lines as (
+
+    -- Partitioned once, by the table's partition columns: the window below clusters by a superset
+    -- of them (site_id and event_date follow from device_id and reading_at), so the write needs
+    -- no second shuffle and each partition is written by one task, as one file.
+    select /*+ broadcast(devices), repartition(event_date, site_id) */
+        lines.device_id,
+        devices.site_id,
+        devices.device_type,
+        lines.reported_site_id,
+        lines.status,
+        lines.source_file,
+        lines.line_number,
+        lines.power_w,
+        lines.soc_percent,
+        lines.temperature_c,
+        devices.capacity_kwh,
+        devices.rated_power_w,
+        lines.received_on,
+        lines.event_date,
+        lines.reading_at
+    from lines
+    inner join devices
+        on lines.device_id = devices.device_id
+
+),
+
 ranked as (
 
     select
         *,
-        count(*) over (partition by device_id, reading_at) as copies_received,
+        count(*) over (
+            partition by event_date, site_id, device_id, reading_at
+        ) as copies_received,
         row_number() over (
-            partition by device_id, reading_at
+            partition by event_date, site_id, device_id, reading_at
             order by received_on desc, source_file desc, line_number desc
         ) as receive_rank
-    from lines
+    from registered_lines
 
 ),
 
@@ -74,6 +103,8 @@ cleaned as (
 
     select
         device_id,
+        site_id,
+        device_type,
         reported_site_id,
         status,
         source_file,
@@ -82,51 +113,20 @@ cleaned as (
         case when power_w < 0 then 0.0 else power_w end as power_w,
         case when soc_percent between 0 and 100 then soc_percent end as soc_percent,
         case when temperature_c between -40 and 85 then temperature_c end as temperature_c,
+        capacity_kwh,
+        rated_power_w,
         coalesce(power_w < 0, false) as is_power_capped,
         coalesce(not soc_percent between 0 and 100, false) as is_soc_out_of_range,
         coalesce(not temperature_c between -40 and 85, false) as is_temperature_out_of_range,
+        coalesce(status = 'fault', false) as is_fault,
         received_on,
         event_date,
         reading_at
     from deduplicated
 
-),
-
-enriched as (
-
-    select /*+ broadcast(devices) */
-        cleaned.device_id,
-        devices.device_type,
-        cleaned.reported_site_id,
-        cleaned.status,
-        cleaned.source_file,
-        cleaned.line_number,
-        cleaned.copies_received,
-        cleaned.power_w,
-        cleaned.soc_percent,
-        cleaned.temperature_c,
-        devices.capacity_kwh,
-        devices.rated_power_w,
-        cleaned.is_power_capped,
-        cleaned.is_soc_out_of_range,
-        cleaned.is_temperature_out_of_range,
-        (
-            cleaned.is_power_capped
-            or cleaned.is_soc_out_of_range
-            or cleaned.is_temperature_out_of_range
-            or coalesce(cleaned.status = 'fault', false)
-        ) as is_anomaly,
-        cleaned.received_on,
-        cleaned.reading_at,
-        cleaned.event_date,
-        devices.site_id
-    from cleaned
-    inner join devices
-        on cleaned.device_id = devices.device_id
-
 )
 
-select /*+ repartition(event_date, site_id) */
+select
     device_id,
     device_type,
     reported_site_id,
@@ -142,10 +142,11 @@ select /*+ repartition(event_date, site_id) */
     is_power_capped,
     is_soc_out_of_range,
     is_temperature_out_of_range,
-    is_anomaly,
+    (is_power_capped or is_soc_out_of_range or is_temperature_out_of_range or is_fault)
+        as is_anomaly,
     received_on,
     reading_at,
     -- partition columns last, in partition order
     event_date,
     site_id
-from enriched
+from cleaned

@@ -57,32 +57,47 @@ accepted_lines as (
 
 ),
 
+line_counts as (
+
+    select
+        count(*) as bronze_rows,
+        count_if(rejection_reason is not null) as rejected_rows,
+        count_if(
+            rejection_reason is null and event_date < date'{{ process_date() }}'
+        ) as late_rows
+    from lines
+
+),
+
+accepted_counts as (
+
+    select
+        count_if(has_reading and not is_kept) as duplicates_dropped,
+        count_if(not has_reading) as lost_rows
+    from accepted_lines
+
+),
+
+silver_counts as (
+
+    select count(*) as silver_rows
+    from readings
+    where received_on = date'{{ process_date() }}'
+
+),
+
 counts as (
 
     select
-        (select count(*) from lines) as bronze_rows,
-        (
-            select count(*) from lines
-            where rejection_reason is not null
-        ) as rejected_rows,
-        (
-            select count(*) from readings
-            where received_on = date'{{ process_date() }}'
-        ) as silver_rows,
-        (
-            select count(*) from accepted_lines
-            where has_reading and not is_kept
-        ) as duplicates_dropped,
-        (
-            select count(*) from accepted_lines
-            where not has_reading
-        ) as lost_rows,
-        (
-            select count(*) from lines
-            where
-                rejection_reason is null
-                and event_date < date'{{ process_date() }}'
-        ) as late_rows
+        line_counts.bronze_rows,
+        silver_counts.silver_rows,
+        accepted_counts.duplicates_dropped,
+        line_counts.rejected_rows,
+        accepted_counts.lost_rows,
+        line_counts.late_rows
+    from line_counts
+    cross join accepted_counts
+    cross join silver_counts
 
 )
 

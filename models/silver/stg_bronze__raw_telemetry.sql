@@ -100,8 +100,9 @@ classified as (
 
 )
 
-select /*+ repartition(4) */
-    raw_line,
+-- Bronze keeps every line's text; here only a rejected line's is kept, for the quarantine.
+select /*+ coalesce(4) */
+    case when rejection_reason is not null then raw_line end as raw_line,
     source_file,
     line_number,
     device_id,
