@@ -216,23 +216,24 @@ def test_two_days_processed_at_the_same_time_are_both_right(server, server_lake)
         assert all(t["status"] in {"pass", "warn"} for t in metrics["dbt_tests"])
 
 
+def python_prints(code: str, env: dict[str, str]) -> str:
+    """The last line a Python snippet prints, run in a process of its own."""
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
 def test_the_dag_runs_in_server_mode_without_the_one_slot_pool(server, server_lake):
     """`airflow dags test` in a process of its own, set up as `telemetry airflow start` does."""
-    setup = subprocess.run(
-        [sys.executable, "-c",
-         "import json; from ingest.lakehouse import lakehouse; "
-         "from ingest.services import airflow_setup; "
-         "print(json.dumps(airflow_setup(lakehouse())))"],
-        env=server, capture_output=True, text=True, timeout=600, check=False)
-    assert setup.returncode == 0, setup.stderr[-3000:]
-    env = json.loads(setup.stdout.splitlines()[-1])
-    pools = subprocess.run(
-        [sys.executable, "-c",
-         "from airflow.dag_processing.dagbag import DagBag; "
-         "dag = DagBag().get_dag('energy_telemetry_daily'); "
-         "print(sorted({t.pool for t in dag.tasks}))"],
-        env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert pools.stdout.strip().splitlines()[-1] == "['default_pool']", pools.stderr[-3000:]
+    env = json.loads(python_prints(
+        "import json; from ingest.lakehouse import lakehouse; "
+        "from ingest.services import airflow_setup; print(json.dumps(airflow_setup(lakehouse())))",
+        server))
+    pools = python_prints(
+        "from airflow.dag_processing.dagbag import DagBag; "
+        "print(sorted({t.pool for t in DagBag().get_dag('energy_telemetry_daily').tasks}))", env)
+    assert pools == "['default_pool']"
 
     airflow = Path(sys.executable).with_name("airflow")
     done = subprocess.run(
