@@ -63,29 +63,13 @@ chromium:
 pytest: java chromium $(INSTALLED)
 	$(BIN)/python -m pytest
 
-airflow: java $(INSTALLED)
-	$(BIN)/telemetry airflow start
+# Local services, each `telemetry <service> start` (`make <service>-stop` ends it).
+SERVICES := airflow docs server cluster
+$(SERVICES): java $(INSTALLED)
+	$(BIN)/telemetry $@ start $(if $(and $(filter server,$@),$(MASTER)),--master $(MASTER))
 
-airflow-stop: $(INSTALLED)
-	$(BIN)/telemetry airflow stop
-
-docs: java $(INSTALLED)
-	$(BIN)/telemetry docs start
-
-docs-stop: $(INSTALLED)
-	$(BIN)/telemetry docs stop
-
-server: java $(INSTALLED)
-	$(BIN)/telemetry server start $(if $(MASTER),--master $(MASTER))
-
-server-stop: $(INSTALLED)
-	$(BIN)/telemetry server stop
-
-cluster: java $(INSTALLED)
-	$(BIN)/telemetry cluster start
-
-cluster-stop: $(INSTALLED)
-	$(BIN)/telemetry cluster stop
+$(addsuffix -stop,$(SERVICES)): $(INSTALLED)
+	$(BIN)/telemetry $(@:-stop=) stop
 
 bench: java $(INSTALLED)
 	$(BIN)/python -m bench.run

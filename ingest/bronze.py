@@ -132,8 +132,6 @@ def load(spark: SparkSession, lines: DataFrame, day: dt.date) -> None:
         .write.option("partitionOverwriteMode", "dynamic")
         .insertInto(BRONZE_TABLE, overwrite=True)
     )
-    # A long-lived server caches file listings; make every session see the new files.
-    spark.catalog.refreshTable(BRONZE_TABLE)
 
 
 def ingest_day(spark: SparkSession, lake: Lakehouse, day: dt.date) -> int:

@@ -164,9 +164,9 @@ def cmd_cluster(args: argparse.Namespace) -> None:
         if state is None:
             print(f"no Spark master answers at {spec.master_url}")
         else:
-            alive = sum(1 for w in state.get("workers", []) if w.get("state") == "ALIVE")
             apps = ", ".join(a["name"] for a in state.get("activeapps", [])) or "none"
-            print(f"the Spark master at {spec.master_url} has {alive} live workers; "
+            print(f"the Spark master at {spec.master_url} has {cluster.live_workers(state)} "
+                  "live workers; "
                   f"applications: {apps}")
 
 

@@ -87,6 +87,11 @@ def master_state(cluster: Cluster) -> dict | None:
         return None
 
 
+def live_workers(state: dict) -> int:
+    """How many workers the master's state lists as alive."""
+    return sum(1 for worker in state.get("workers", []) if worker.get("state") == "ALIVE")
+
+
 def start_cluster(cluster: Cluster, timeout_s: float = 120.0) -> None:
     """Start the master, then the workers; returns once every worker has registered."""
     require_java()
@@ -102,9 +107,7 @@ def start_cluster(cluster: Cluster, timeout_s: float = 120.0) -> None:
                 "--work-dir", str(cluster.work_dir(instance)), cluster.master_url)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        state = master_state(cluster) or {}
-        alive = [w for w in state.get("workers", []) if w.get("state") == "ALIVE"]
-        if len(alive) >= cluster.workers:
+        if live_workers(master_state(cluster) or {}) >= cluster.workers:
             return
         time.sleep(1.0)
     stop_cluster(cluster)

@@ -11,14 +11,14 @@ from pathlib import Path
 from ingest.lakehouse import PROJECT_DIR, LakehouseError, project_home
 
 REGISTRY_PATH = PROJECT_DIR / "seeds" / "devices.csv"
+REGISTRY_COLUMNS = ["device_id", "site_id", "device_type", "capacity_kwh", "rated_power_w"]
+# Ids become folder and file names: letters, digits, dot, dash and underscore only, no leading dot.
+SAFE_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
 
 
 def registry_path() -> Path:
     """The registry of the project named by TELEMETRY_HOME (default: this checkout)."""
     return project_home() / "seeds" / "devices.csv"
-REGISTRY_COLUMNS = ["device_id", "site_id", "device_type", "capacity_kwh", "rated_power_w"]
-# Ids become folder and file names: letters, digits, dot, dash and underscore only, no leading dot.
-SAFE_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
 
 
 @dataclass(frozen=True)

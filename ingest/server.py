@@ -9,12 +9,12 @@ cannot open the same Derby metastore behind its back.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 from ingest.lakehouse import (
     Lakehouse,
-    LakehouseError,
     ServerAddress,
     hand_over_lock,
     lock_lakehouse,
@@ -22,7 +22,7 @@ from ingest.lakehouse import (
     server_address,
     spark_conf,
 )
-from ingest.services import Service
+from ingest.services import Service, require_free_port
 
 THRIFT_SERVER_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
 CONNECT_PLUGIN = "org.apache.spark.sql.connect.SparkConnectPlugin"
@@ -64,30 +64,30 @@ def server_command(lake: Lakehouse, address: ServerAddress, master: str | None =
     ]
 
 
+def local_address() -> ServerAddress:
+    """Where the server this project starts listens: the configured ports, on 127.0.0.1."""
+    return dataclasses.replace(server_address(), host=BIND_HOST)
+
+
 def start_server(lake: Lakehouse, master: str | None = None) -> ServerAddress:
     """Start the server on 127.0.0.1; returns once both ports accept connections."""
     require_java()
-    address = server_address()
+    address = local_address()
     service = server_service(lake)
-    if (pid := service.pid()) is not None:
-        raise LakehouseError(f"the Spark server is already running (pid {pid}); "
-                             "'telemetry server stop' ends it")
-    for port, name in ((address.thrift_port, "TELEMETRY_THRIFT_PORT"),
-                       (address.connect_port, "TELEMETRY_CONNECT_PORT")):
-        if ServerAddress(BIND_HOST, port, port).answers(port):
-            raise LakehouseError(f"port {port} on {BIND_HOST} is taken; set {name} to another "
-                                 "port")
+    service.require_stopped()
+    require_free_port(address.thrift_port, "TELEMETRY_THRIFT_PORT")
+    require_free_port(address.connect_port, "TELEMETRY_CONNECT_PORT")
     lock = lock_lakehouse(lake)
     env = {**os.environ, "SPARK_HOME": str(spark_home()), "SPARK_LOCAL_IP": BIND_HOST}
-    local = ServerAddress(BIND_HOST, address.thrift_port, address.connect_port)
     pid = service.start(
         server_command(lake, address, master), env,
-        ready=lambda: local.answers(local.thrift_port) and local.answers(local.connect_port),
-        where=f"{BIND_HOST}:{address.thrift_port} (Thrift) and {local.connect_url}",
+        ready=lambda: address.answers(address.thrift_port) and address.answers(
+            address.connect_port),
+        where=f"{BIND_HOST}:{address.thrift_port} (Thrift) and {address.connect_url}",
         timeout_s=START_TIMEOUT_S, pass_fds=(lock,),
     )
     hand_over_lock(lake, pid)
-    return local
+    return address
 
 
 def stop_server(lake: Lakehouse) -> bool:
@@ -99,8 +99,7 @@ def server_status(lake: Lakehouse) -> str:
     pid = server_service(lake).pid()
     if pid is None:
         return "the Spark server is stopped"
-    address = ServerAddress(BIND_HOST, server_address().thrift_port,
-                            server_address().connect_port)
+    address = local_address()
     ports = {"Thrift": (address.thrift_port, f"{BIND_HOST}:{address.thrift_port}"),
              "Spark Connect": (address.connect_port, address.connect_url)}
     states = [f"{name} at {where} {'answers' if address.answers(port) else 'does not answer'}"

@@ -56,13 +56,16 @@ class Service:
             return None
         return pid
 
+    def require_stopped(self) -> None:
+        if (pid := self.pid()) is not None:
+            raise LakehouseError(f"{self.name} is already running (pid {pid}); "
+                                 f"stop it first")
+
     def start(self, command: list[str], env: dict[str, str], ready: Callable[[], bool],
               where: str, timeout_s: float, pass_fds: tuple[int, ...] = ()) -> int:
         """Start the service in a process group of its own; return its pid once `ready()`
         holds, or stop it and fail with its log's last lines."""
-        if (pid := self.pid()) is not None:
-            raise LakehouseError(f"{self.name} is already running (pid {pid}); "
-                                 f"stop it first")
+        self.require_stopped()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -139,6 +142,12 @@ def port_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
+def require_free_port(port: int, setting: str) -> None:
+    """Fail, naming the setting that moves it, when something listens on 127.0.0.1:`port`."""
+    if not port_free(port):
+        raise LakehouseError(f"port {port} on 127.0.0.1 is taken; set {setting} to another port")
+
+
 def _bin(name: str) -> str:
     return str(Path(sys.executable).with_name(name))
 
@@ -193,9 +202,7 @@ def airflow_service(lake: Lakehouse) -> Service:
 
 
 def start_airflow(lake: Lakehouse, port: int = AIRFLOW_PORT) -> str:
-    if not port_free(port):
-        raise LakehouseError(f"port {port} on 127.0.0.1 is taken; set "
-                             "TELEMETRY_AIRFLOW_PORT to another port")
+    require_free_port(port, "TELEMETRY_AIRFLOW_PORT")
     env = airflow_setup(lake, port)
     health = f"http://127.0.0.1:{port}/api/v2/monitor/health"
     airflow_service(lake).start([_bin("airflow"), "standalone"], env,
@@ -212,9 +219,7 @@ def start_docs(lake: Lakehouse, port: int = DOCS_PORT) -> str:
     on 127.0.0.1 from its own process."""
     from ingest.dbt_build import run_dbt
 
-    if not port_free(port):
-        raise LakehouseError(f"port {port} on 127.0.0.1 is taken; set "
-                             "TELEMETRY_DOCS_PORT to another port")
+    require_free_port(port, "TELEMETRY_DOCS_PORT")
     run_dbt(lake, ["docs", "generate"])
     target = dbt_target_dir(lake)
     url = f"http://127.0.0.1:{port}/index.html"

@@ -8,6 +8,7 @@ keep out of each other's way by using their own receive days.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,3 +47,10 @@ def files_under(folder: Path) -> dict[str, float]:
         p.relative_to(folder).as_posix(): p.stat().st_mtime_ns
         for p in folder.rglob("*.parquet")
     }
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -5,18 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import urllib.request
 
 import pytest
 
 from ingest.services import airflow_service, start_airflow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.conftest import free_port
 
 
 def api(url: str, token: str | None = None, body: dict | None = None) -> dict:

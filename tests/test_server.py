@@ -9,7 +9,6 @@ import datetime as dt
 import ipaddress
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,7 +22,9 @@ from ingest.fleet import REGISTRY_PATH, load_registry
 from ingest.generator import generate
 from ingest.lakehouse import Lakehouse
 from ingest.pipeline import run_day
+from ingest.services import port_free
 from tests import reference
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.spark
 
@@ -35,12 +36,6 @@ CONCURRENT = [dt.date(2025, 12, 10), dt.date(2025, 12, 12)]
 ON_CLUSTER = dt.date(2025, 12, 20)
 IN_AIRFLOW = dt.date(2025, 12, 5)
 GOLD = "gold.site_daily_kpis"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def telemetry(env: dict[str, str], *args: str, timeout: float = 900
@@ -252,16 +247,11 @@ def cluster(server_lake) -> Iterator[Cluster]:
     ui = free_port()
     cluster = Cluster(server_lake.data_dir.parent / "cluster", master_port=free_port(),
                       master_ui_port=ui, workers=2)
-    if any(not port_is_free(cluster.worker_ui_port(i)) for i in (1, 2)):
+    if any(not port_free(cluster.worker_ui_port(i)) for i in (1, 2)):
         pytest.fail(f"ports after {ui} are taken; run again")
     start_cluster(cluster)
     yield cluster
     stop_cluster(cluster)
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
 def test_server_on_a_standalone_cluster_runs_its_executors_on_the_workers(
@@ -288,7 +278,7 @@ def test_stop_leaves_no_process_of_the_test_behind(server, server_lake):
     assert own_processes(str(server_lake.data_dir.parent)) == []
     assert telemetry(server, "server", "status").stdout.strip() == "the Spark server is stopped"
     for port in (server["TELEMETRY_THRIFT_PORT"], server["TELEMETRY_CONNECT_PORT"]):
-        assert port_is_free(int(port))
+        assert port_free(int(port))
 
 
 def test_a_server_run_without_a_server_says_how_to_start_one(server_env):

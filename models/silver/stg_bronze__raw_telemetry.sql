@@ -1,10 +1,15 @@
 {#- Every Bronze line of the receive day parsed and classified once: typed fields, and the first
     rejection reason that applies (null for a line that becomes a reading). Stored per receive day
-    so that the models downstream read parsed rows instead of parsing the JSON again. -#}
+    so that the models downstream read parsed rows instead of parsing the JSON again. Bronze is
+    written by another session (the ingest job): the pre-hook refreshes it, so that a session of
+    a long-lived server forgets any file listing of it that it holds. -#}
 {{
     config(
         partition_by=['received_on'],
-        pre_hook="{{ drop_partitions('received_on', [process_date()]) }}",
+        pre_hook=[
+            "{{ drop_partitions('received_on', [process_date()]) }}",
+            "refresh table {{ source('bronze', 'raw_telemetry') }}",
+        ],
     )
 }}
 
