@@ -19,6 +19,7 @@ pytestmark = pytest.mark.spark
 
 D1 = dt.date(2025, 10, 1)
 D2 = dt.date(2025, 10, 2)
+PASSING_TEST = "not_null_readings_device_id"
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +42,10 @@ def corrected(spark, lake):
         kept = [line for line in path.read_text().splitlines()
                 if f'"ts":"{D1.isoformat()}' not in line]
         path.write_text("\n".join(kept) + "\n")
-    run_day(spark, lake, D2)
-    return {"manifests": manifests, "before": before}
+    # What an earlier failure of a test that passes now would have left in `audit`.
+    spark.sql(f"create or replace view audit.{PASSING_TEST} as select 'stale' as device_id")
+    rerun = run_day(spark, lake, D2)
+    return {"manifests": manifests, "before": before, "rerun": rerun}
 
 
 def test_the_scenario_had_something_to_correct(corrected):
@@ -82,3 +85,17 @@ def test_the_metrics_of_the_corrected_day_say_what_it_now_holds(corrected, lake)
     removed = sum(d.site_id == "hornsdale-sa" for d in load_registry())
     assert metrics["devices_reporting"] == len(load_registry()) - removed
     assert metrics["event_dates_recomputed"] == [D1.isoformat(), D2.isoformat()]
+
+
+def test_audit_keeps_the_failing_rows_of_the_tests_that_found_some(corrected, spark):
+    results = {r.name: r for r in corrected["rerun"].dbt_results
+               if r.resource_type == "test"}
+    assert results["warn_devices_not_reporting"].status == "warn"
+    assert results[PASSING_TEST].status == "pass"
+    stored = {row[1] for row in table_rows(spark, "show tables in audit") if not row[2]}
+    assert stored == {name for name, r in results.items() if r.failures}
+    assert PASSING_TEST not in stored
+    not_reporting = table_rows(
+        spark, "select device_id, site_id from audit.warn_devices_not_reporting")
+    assert sorted(not_reporting) == sorted(
+        (d.device_id, d.site_id) for d in load_registry() if d.site_id == "hornsdale-sa")
