@@ -13,6 +13,7 @@ to read; absolute seconds depend on the machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -65,6 +66,26 @@ class Figure:
                 else None}
 
 
+def tree_rss(root: psutil.Process) -> int:
+    """Resident memory of a process and all its descendants, each address space counted once.
+
+    A child the JVM is starting a command in (posix_spawn, a `chmod` or `id` for the Hadoop file
+    system or the metastore) shares the JVM's address space until it execs, and reports the
+    JVM's whole resident size as its own for those milliseconds; such a child (same resident and
+    virtual size as its parent) is not counted again."""
+    memory: dict[int, tuple[int, int]] = {}
+    parents: dict[int, int] = {}
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            info = process.memory_info()
+            memory[process.pid] = (info.rss, info.vms)
+            parents[process.pid] = process.ppid()
+        except psutil.Error:
+            continue
+    return sum(rss for pid, (rss, vms) in memory.items()
+               if memory.get(parents[pid]) != (rss, vms))
+
+
 def measure(command: list[str], env: dict[str, str], cwd: Path = PROJECT) -> Sample:
     """Run a command; its wall time and the peak resident memory of its whole process tree."""
     started = time.perf_counter()
@@ -74,11 +95,8 @@ def measure(command: list[str], env: dict[str, str], cwd: Path = PROJECT) -> Sam
         root = psutil.Process(process.pid)
         peak = 0
         while process.poll() is None:
-            try:
-                tree = [root, *root.children(recursive=True)]
-                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-            except psutil.Error:
-                pass
+            with contextlib.suppress(psutil.Error):
+                peak = max(peak, tree_rss(root))
             time.sleep(0.1)
         seconds = time.perf_counter() - started
         out.seek(0)
