@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
     DateType,
@@ -117,26 +117,33 @@ def ensure_bronze_table(spark: SparkSession) -> None:
     )
 
 
-def load(spark: SparkSession, lines: DataFrame, day: dt.date) -> None:
-    """Replace the day's Bronze partition (and only it) with `lines`.
+def load(spark: SparkSession, lines: DataFrame, day: dt.date) -> int:
+    """Replace the day's Bronze partition (and only it) with `lines`; the number of lines written,
+    counted as they are written (the partition is not read back).
 
-    The partition is dropped first, so a day whose files hold no lines is emptied too; the rows
-    are then written with a dynamic partition overwrite, which stages them in a folder of the
-    job's own: runs of different days may load at the same time (server mode)."""
+    The rows are written with a dynamic partition overwrite, which replaces the day's partition
+    and stages the files in a folder of the job's own: runs of different days may load at the
+    same time (server mode). Writing no rows would leave the partition as it was, so a day whose
+    files hold no lines has its partition dropped instead."""
     ensure_bronze_table(spark)
-    spark.sql(f"alter table {BRONZE_TABLE} drop if exists partition (received_on = date'{day}')")
     columns = [field.name for field in BRONZE_SCHEMA.fields]
+    written = Observation("bronze_lines")
     (
-        lines.select(*columns)
+        lines.observe(written, F.count(F.lit(1)).alias("lines"))
+        .select(*columns)
         .coalesce(4)
         .write.option("partitionOverwriteMode", "dynamic")
         .insertInto(BRONZE_TABLE, overwrite=True)
     )
+    count = int(written.get["lines"])
+    if count == 0:
+        spark.sql(
+            f"alter table {BRONZE_TABLE} drop if exists partition (received_on = date'{day}')")
+    return count
 
 
 def ingest_day(spark: SparkSession, lake: Lakehouse, day: dt.date) -> int:
     """Land every line of the day's raw files in Bronze; returns the number of Bronze rows."""
     files = raw_files(lake.raw_dir, day)
     ingested_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    load(spark, transform(extract(spark, files), lake.raw_dir, day, ingested_at), day)
-    return spark.table(BRONZE_TABLE).where(F.col("received_on") == F.lit(day)).count()
+    return load(spark, transform(extract(spark, files), lake.raw_dir, day, ingested_at), day)

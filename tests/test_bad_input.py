@@ -242,3 +242,18 @@ def test_an_id_that_would_escape_the_data_folder_is_refused(tmp_path, bad_id):
                         f"{bad_id},site-a,t,13.5,5000\n")
     with pytest.raises(LakehouseError, match=r"devices.csv:2: device_id .* is not a safe name"):
         load(registry)
+
+
+def test_a_day_whose_files_now_hold_no_lines_empties_its_bronze_partition(bad_day, spark, lake):
+    day = dt.date(2025, 9, 14)
+    path = day_folder(lake.raw_dir, day) / "lathrop-ca" / "mp-lathrop-01.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text(reading("2025-09-14T00:00:00Z") + "\n" + reading("2025-09-14T00:00:05Z") + "\n")
+    in_partition = f"select count(*) from {BRONZE_TABLE} where received_on = date'{day}'"
+    assert ingest_day(spark, lake, day) == 2
+    assert table_rows(spark, in_partition) == [(2,)]
+    path.write_text("\n  \n")
+    assert ingest_day(spark, lake, day) == 0
+    spark.sql(f"refresh table {BRONZE_TABLE}")
+    assert table_rows(spark, in_partition) == [(0,)]
+    assert not (lake.table_dir(BRONZE_TABLE) / f"received_on={day}").exists()
