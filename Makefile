@@ -50,7 +50,7 @@ demo: java $(INSTALLED)
 	$(BIN)/telemetry run --date $(DATE)
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check ingest tests dags bench
+	$(BIN)/ruff check ingest telemetry tests dags bench
 	$(BIN)/sqlfluff lint models tests/dbt analyses
 
 # The docs-site test drives Debian's Chromium; install it when missing (needs root or sudo).

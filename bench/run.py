@@ -279,7 +279,7 @@ def bench_startup(root: Path, repeats: int, figures: dict[str, Figure]) -> None:
     for _ in range(repeats):
         lake = root / "lake-startup"
         shutil.rmtree(lake, ignore_errors=True)
-        sample = measure([PYTHON, "-c", "from ingest.lakehouse import spark_session; "
+        sample = measure([PYTHON, "-c", "from telemetry.spark import spark_session; "
                                         "spark_session().sql('select 1').collect()"],
                          environment(PROJECT, lake))
         figure.seconds.append(sample.seconds)

@@ -1,6 +1,6 @@
 """energy_telemetry_daily: raw files -> Bronze -> dbt Silver and Gold (one task per dbt node,
-rendered by Cosmos) -> quality metrics. Wiring only: every callable lives in ingest.airflow_tasks
-and calls the same functions as the `telemetry` command."""
+rendered by Cosmos) -> quality metrics. Wiring only: every callable lives in
+telemetry.airflow_tasks and calls the same jobs as the `telemetry` command."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from telemetry import airflow_tasks, settings
+
 # No usage telemetry from Cosmos or dbt: set before Cosmos reads its settings on import.
-os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+settings.disable_usage_telemetry()
 
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.providers.standard.operators.python import BranchPythonOperator, PythonOperator
@@ -20,14 +20,12 @@ from airflow.sdk import DAG, Param, TriggerRule
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
-from ingest import airflow_tasks
-
-PROJECT_DIR = Path(os.environ.get("TELEMETRY_HOME") or Path(__file__).resolve().parents[1])
+PROJECT_DIR = settings.project_home()
 MANIFEST = Path(
     os.environ.get("TELEMETRY_DBT_MANIFEST") or PROJECT_DIR / "target" / "manifest.json"
 )
 # Embedded: every task that opens Spark shares a one-slot pool. Server mode: no such limit.
-SPARK_POOL = airflow_tasks.spark_pool()
+SPARK_POOL = settings.spark_pool()
 
 with DAG(
     dag_id="energy_telemetry_daily",
@@ -76,8 +74,8 @@ with DAG(
             env_vars=airflow_tasks.dbt_env(),
         ),
         profile_config=ProfileConfig(
-            profile_name="energy_telemetry",
-            target_name=os.environ.get("TELEMETRY_DBT_TARGET", "local"),
+            profile_name=settings.PROFILE_NAME,
+            target_name=settings.dbt_target(),
             profiles_yml_filepath=PROJECT_DIR / "profiles" / "profiles.yml",
         ),
         execution_config=ExecutionConfig(

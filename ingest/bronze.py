@@ -7,8 +7,10 @@ lines, `load` overwrites the day's partition of the Bronze table and nothing els
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import re
+import sys
 from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
@@ -22,9 +24,9 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from ingest.generator import day_folder
-from ingest.lakehouse import BRONZE_TABLE, Lakehouse, LakehouseError
+from ingest.layout import RawDataError, raw_files
 
+BRONZE_TABLE = "bronze.raw_telemetry"
 RAW_FILE_SCHEMA = StructType([StructField("value", StringType(), nullable=False)])
 
 BRONZE_SCHEMA = StructType([
@@ -34,36 +36,6 @@ BRONZE_SCHEMA = StructType([
     StructField("ingested_at", TimestampType(), nullable=False),
     StructField("received_on", DateType(), nullable=False),
 ])
-
-RAW_SUFFIXES = (".jsonl", ".jsonl.gz")
-
-
-def raw_files(raw_dir: Path, day: dt.date) -> list[Path]:
-    """The day's raw files, `<day>/<site_id>/<device_id>.jsonl[.gz]`, sorted.
-
-    A missing folder, a folder without raw files, or a file that resolves outside the raw folder
-    (a link pointing elsewhere) is refused with an error naming it.
-    """
-    folder = day_folder(raw_dir, day)
-    if not folder.is_dir():
-        raise LakehouseError(f"no raw telemetry for {day}: folder {folder} does not exist")
-    root = raw_dir.resolve()
-    files = []
-    for site in sorted(folder.iterdir()):
-        if not site.is_dir():
-            continue
-        for path in sorted(site.iterdir()):
-            if not path.name.endswith(RAW_SUFFIXES) or path.name.startswith("."):
-                continue
-            if not path.resolve().is_relative_to(root):
-                raise LakehouseError(f"{path} points outside the raw folder {root}; refused")
-            files.append(path)
-    if not files:
-        raise LakehouseError(
-            f"no raw telemetry for {day}: folder {folder} holds no <site>/<device>.jsonl files"
-        )
-    return files
-
 
 def extract(spark: SparkSession, files: list[Path]) -> DataFrame:
     """One row per raw file: its whole text (gzip is decompressed) and its path."""
@@ -142,8 +114,43 @@ def load(spark: SparkSession, lines: DataFrame, day: dt.date) -> int:
     return count
 
 
-def ingest_day(spark: SparkSession, lake: Lakehouse, day: dt.date) -> int:
+def ingest_day(spark: SparkSession, raw_dir: Path, day: dt.date) -> int:
     """Land every line of the day's raw files in Bronze; returns the number of Bronze rows."""
-    files = raw_files(lake.raw_dir, day)
+    files = raw_files(raw_dir, day)
     ingested_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    return load(spark, transform(extract(spark, files), lake.raw_dir, day, ingested_at), day)
+    return load(spark, transform(extract(spark, files), raw_dir, day, ingested_at), day)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`spark-submit ingest/bronze.py --raw-dir DIR --date YYYY-MM-DD [--to YYYY-MM-DD]`: the job
+    on its own, in the session spark-submit configures (its catalog and warehouse). Every day's
+    files are found before Spark starts, so a missing day fails at once and lands nothing."""
+    parser = argparse.ArgumentParser(
+        prog="bronze", description="Land every line of receive days' raw files in Bronze.")
+    parser.add_argument("--raw-dir", type=Path, required=True,
+                        help="the raw folder, holding YYYY/MM/DD/<site>/<device>.jsonl")
+    parser.add_argument("--date", type=dt.date.fromisoformat, required=True,
+                        help="first receive day, YYYY-MM-DD")
+    parser.add_argument("--to", type=dt.date.fromisoformat, help="last receive day of a range")
+    args = parser.parse_args(argv)
+    raw_dir = args.raw_dir.resolve()
+    days = [args.date + dt.timedelta(days=i)
+            for i in range(((args.to or args.date) - args.date).days + 1)]
+    try:
+        for day in days:
+            raw_files(raw_dir, day)
+    except RawDataError as error:
+        print(f"bronze: error: {error}", file=sys.stderr)
+        return 2
+    spark = SparkSession.builder.appName("bronze-ingest").enableHiveSupport().getOrCreate()
+    try:
+        for day in days:
+            rows = ingest_day(spark, raw_dir, day)
+            print(f"ingested {day}: {rows:,} lines into {BRONZE_TABLE}")
+    finally:
+        spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,5 +1,5 @@
 {#- The event dates the run for process_date recomputes, as a sorted list of 'YYYY-MM-DD' strings,
-    read from the receive_day_event_dates model (pass ref('receive_day_event_dates')). Empty while
+    read from the int_receive_day_event_dates model (pass ref('int_receive_day_event_dates')). Empty while
     dbt only parses, or compiles without a process_date (docs generate). -#}
 {% macro owned_event_dates(event_dates_relation) -%}
     {%- if not execute or process_date() == '' -%}

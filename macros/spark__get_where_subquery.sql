@@ -10,7 +10,7 @@
     {%- if where -%}
         {%- do filters.append(where) -%}
     {%- endif -%}
-    {%- set scope = test_partition_scope(relation.identifier) -%}
+    {%- set scope = test_partition_scope(relation) -%}
     {%- if scope -%}
         {%- do filters.append(scope) -%}
     {%- endif -%}

@@ -1,16 +1,25 @@
-{#- The partition filter a generic test on `identifier` gets (see spark__get_where_subquery);
-    empty when the table is not partitioned by day or no process_date is set. -#}
-{% macro test_partition_scope(identifier) -%}
+{#- The partition filter a generic test on `relation` gets (see spark__get_where_subquery), from
+    the partitioning of the model (its `partition_by` config) or source (its `meta.partition_by`)
+    under test: the receive day for a table partitioned by `received_on`, the event dates a run can
+    own (process_date - late_arrival_days .. process_date) for one partitioned by `event_date`.
+    Empty for any other table, when no process_date is set, or with scope_tests_to_run false. -#}
+{% macro test_partition_scope(relation) -%}
     {%- set day = process_date() -%}
-    {%- if day == '' or not var('scope_tests_to_run', true) -%}
+    {%- if not execute or day == '' or not var('scope_tests_to_run', true) -%}
         {{- return('') -}}
     {%- endif -%}
-    {%- set by_receive_day = ['raw_telemetry', 'stg_bronze__raw_telemetry', 'quarantine',
-                              'receive_day_reconciliation', 'receive_day_event_dates'] -%}
-    {%- set by_event_date = ['readings', 'site_daily_kpis'] -%}
-    {%- if identifier in by_receive_day -%}
+    {%- set partition_by = [] -%}
+    {%- for unique_id in model.depends_on.nodes -%}
+        {%- set node = graph.nodes.get(unique_id) or graph.sources.get(unique_id) -%}
+        {%- if node and node.schema == relation.schema
+            and (node.get('alias') or node.get('identifier') or node.name) == relation.identifier -%}
+            {%- do partition_by.extend(node.config.get('partition_by')
+                or node.meta.get('partition_by') or []) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if 'received_on' in partition_by -%}
         {{- return("received_on = date'" ~ day ~ "'") -}}
-    {%- elif identifier in by_event_date -%}
+    {%- elif 'event_date' in partition_by -%}
         {{- return("event_date between date_sub(date'" ~ day ~ "', "
             ~ var('late_arrival_days') ~ ") and date'" ~ day ~ "'") -}}
     {%- endif -%}

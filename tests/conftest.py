@@ -17,7 +17,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def lake(tmp_path_factory: pytest.TempPathFactory):
-    from ingest.lakehouse import lakehouse
+    from telemetry.settings import lakehouse
 
     root = tmp_path_factory.mktemp("lakehouse")
     os.environ["TELEMETRY_DATA_DIR"] = str(root / "data")
@@ -28,7 +28,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def spark(lake) -> Iterator[object]:
-    from ingest.lakehouse import spark_session
+    from telemetry.spark import spark_session
 
     session = spark_session(lake)
     yield session

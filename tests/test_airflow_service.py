@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from ingest.services import airflow_service, start_airflow
+from telemetry.services.airflow import airflow_service, start_airflow
 from tests.conftest import free_port
 
 

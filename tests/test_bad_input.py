@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from ingest.bronze import ingest_day
-from ingest.fleet import load_registry
-from ingest.generator import day_folder, generate
-from ingest.lakehouse import BRONZE_TABLE, LakehouseError
-from ingest.pipeline import run_day
+from ingest.bronze import BRONZE_TABLE
+from ingest.layout import day_folder
+from telemetry.jobs import ingest, run_day
+from telemetry.pipeline.registry import load_registry
+from telemetry.settings import LakehouseError
+from telemetry.simulator import generate
 from tests.conftest import files_under, table_rows
 
 pytestmark = pytest.mark.spark
@@ -229,13 +230,13 @@ def test_a_raw_file_linking_outside_the_raw_folder_is_refused(bad_day, spark, la
     (folder / "mp-lathrop-01.jsonl").symlink_to(outside)
     before = spark.table(BRONZE_TABLE).count()
     with pytest.raises(LakehouseError, match="points outside the raw folder"):
-        ingest_day(spark, lake, day)
+        ingest(spark, lake, day)
     assert spark.table(BRONZE_TABLE).count() == before
 
 
 @pytest.mark.parametrize("bad_id", ["../escape", "a/b", "..", ".hidden"])
 def test_an_id_that_would_escape_the_data_folder_is_refused(tmp_path, bad_id):
-    from ingest.fleet import load_registry as load
+    from telemetry.pipeline.registry import load_registry as load
 
     registry = tmp_path / "devices.csv"
     registry.write_text("device_id,site_id,device_type,capacity_kwh,rated_power_w\n"
@@ -250,10 +251,10 @@ def test_a_day_whose_files_now_hold_no_lines_empties_its_bronze_partition(bad_da
     path.parent.mkdir(parents=True)
     path.write_text(reading("2025-09-14T00:00:00Z") + "\n" + reading("2025-09-14T00:00:05Z") + "\n")
     in_partition = f"select count(*) from {BRONZE_TABLE} where received_on = date'{day}'"
-    assert ingest_day(spark, lake, day) == 2
+    assert ingest(spark, lake, day) == 2
     assert table_rows(spark, in_partition) == [(2,)]
     path.write_text("\n  \n")
-    assert ingest_day(spark, lake, day) == 0
+    assert ingest(spark, lake, day) == 0
     spark.sql(f"refresh table {BRONZE_TABLE}")
     assert table_rows(spark, in_partition) == [(0,)]
     assert not (lake.table_dir(BRONZE_TABLE) / f"received_on={day}").exists()

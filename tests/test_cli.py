@@ -11,7 +11,7 @@ import pytest
 
 def telemetry(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "ingest.cli", *args],
+        [sys.executable, "-m", "telemetry.cli", *args],
         capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})},
     )
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.dbt_build import run_dbt
-from ingest.lakehouse import PROJECT_DIR
-from ingest.pipeline import run_day
+from telemetry.jobs import run_day
+from telemetry.pipeline.dbt import run_dbt
+from telemetry.settings import PROJECT_DIR
 from tests.conftest import table_rows
 
 pytestmark = pytest.mark.spark
@@ -23,7 +23,7 @@ DAY = dt.date(2025, 11, 1)
 DBT_NODES = {
     "dbt.devices_seed_build",
     "dbt.stg_bronze__raw_telemetry_model_build",
-    "dbt.receive_day_event_dates_model_build",
+    "dbt.int_receive_day_event_dates_model_build",
     "dbt.readings_model_build",
     "dbt.quarantine_model_build",
     "dbt.receive_day_reconciliation_model_build",
@@ -82,7 +82,7 @@ def test_dag_shape(dag):
     assert tasks["raw_ready"].upstream_task_ids == {"generate_raw", "wait_for_raw"}
     assert tasks["ingest_bronze"].upstream_task_ids == {"raw_ready"}
     assert tasks["dbt.readings_model_build"].upstream_task_ids >= {
-        "dbt.stg_bronze__raw_telemetry_model_build", "dbt.receive_day_event_dates_model_build"}
+        "dbt.stg_bronze__raw_telemetry_model_build", "dbt.int_receive_day_event_dates_model_build"}
     assert "dbt.readings_model_build" in tasks["dbt.site_daily_kpis_model_build"].upstream_task_ids
     assert "ingest_bronze" in tasks["dbt.devices_seed_build"].upstream_task_ids
     before_metrics = {t.task_id for t in tasks["write_metrics"].get_flat_relatives(upstream=True)}

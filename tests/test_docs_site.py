@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.lakehouse import PROJECT_DIR
+from telemetry.settings import PROJECT_DIR
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.spark
@@ -23,7 +23,7 @@ ARTIFACTS = Path(os.environ.get("TELEMETRY_TEST_ARTIFACTS") or PROJECT_DIR / "te
 
 @pytest.fixture(scope="module")
 def docs_url(spark, lake):
-    from ingest.services import docs_service, start_docs
+    from telemetry.services.docs import docs_service, start_docs
 
     url = start_docs(lake, port=free_port())
     yield url

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.fleet import load_registry
-from ingest.generator import MANIFEST_NAME, FaultRates, generate
+from telemetry.pipeline.registry import load_registry
+from telemetry.simulator import MANIFEST_NAME, FaultRates, generate
 
 START = dt.date(2025, 8, 1)
 

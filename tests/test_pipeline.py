@@ -10,12 +10,12 @@ from dataclasses import dataclass
 import pyarrow.parquet as pq
 import pytest
 
-from ingest.bronze import ingest_day
-from ingest.dbt_build import run_dbt
-from ingest.fleet import REGISTRY_PATH, load_registry
-from ingest.generator import DayManifest, generate
-from ingest.lakehouse import BRONZE_TABLE, LakehouseError
-from ingest.pipeline import run_day
+from ingest.bronze import BRONZE_TABLE
+from telemetry.jobs import ingest, run_day
+from telemetry.pipeline.dbt import run_dbt
+from telemetry.pipeline.registry import REGISTRY_PATH, load_registry
+from telemetry.settings import LakehouseError
+from telemetry.simulator import DayManifest, generate
 from tests import reference
 from tests.conftest import files_under, table_rows
 
@@ -271,7 +271,7 @@ def test_a_day_without_raw_files_is_refused_and_nothing_changes(runs, spark, lak
     day = dt.date(2025, 8, 20)
     before = spark.table(BRONZE_TABLE).count()
     with pytest.raises(LakehouseError, match=str(lake.raw_dir / "2025" / "08" / "20")):
-        ingest_day(spark, lake, day)
+        ingest(spark, lake, day)
     assert spark.table(BRONZE_TABLE).count() == before
 
 

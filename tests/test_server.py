@@ -17,12 +17,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from ingest.cluster import Cluster, master_state, start_cluster, stop_cluster
-from ingest.fleet import REGISTRY_PATH, load_registry
-from ingest.generator import generate
-from ingest.lakehouse import Lakehouse
-from ingest.pipeline import run_day
-from ingest.services import port_free
+from telemetry.jobs import run_day
+from telemetry.pipeline.registry import REGISTRY_PATH, load_registry
+from telemetry.services.cluster import Cluster, master_state, start_cluster, stop_cluster
+from telemetry.services.process import port_free
+from telemetry.settings import Lakehouse
+from telemetry.simulator import generate
 from tests import reference
 from tests.conftest import free_port
 
@@ -40,7 +40,7 @@ GOLD = "gold.site_daily_kpis"
 
 def telemetry(env: dict[str, str], *args: str, timeout: float = 900
               ) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ingest.cli", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "telemetry.cli", *args], env=env,
                           capture_output=True, text=True, timeout=timeout, check=False)
 
 
@@ -197,7 +197,7 @@ def test_server_run_gives_the_embedded_runs_gold_row_by_row(server, server_lake,
 
 
 def test_two_days_processed_at_the_same_time_are_both_right(server, server_lake):
-    runs = [subprocess.Popen([sys.executable, "-m", "ingest.cli", "run", "--date", str(day),
+    runs = [subprocess.Popen([sys.executable, "-m", "telemetry.cli", "run", "--date", str(day),
                               "--no-show-kpis"], env=server, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
             for day in CONCURRENT]
@@ -222,8 +222,9 @@ def python_prints(code: str, env: dict[str, str]) -> str:
 def test_the_dag_runs_in_server_mode_without_the_one_slot_pool(server, server_lake):
     """`airflow dags test` in a process of its own, set up as `telemetry airflow start` does."""
     env = json.loads(python_prints(
-        "import json; from ingest.lakehouse import lakehouse; "
-        "from ingest.services import airflow_setup; print(json.dumps(airflow_setup(lakehouse())))",
+        "import json; from telemetry.settings import lakehouse; "
+        "from telemetry.services.airflow import airflow_setup; "
+        "print(json.dumps(airflow_setup(lakehouse())))",
         server))
     pools = python_prints(
         "from airflow.dag_processing.dagbag import DagBag; "

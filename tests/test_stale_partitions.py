@@ -10,9 +10,10 @@ import shutil
 
 import pytest
 
-from ingest.fleet import load_registry
-from ingest.generator import day_folder, generate
-from ingest.pipeline import run_day
+from ingest.layout import day_folder
+from telemetry.jobs import run_day
+from telemetry.pipeline.registry import load_registry
+from telemetry.simulator import generate
 from tests.conftest import table_rows
 
 pytestmark = pytest.mark.spark

@@ -1,11 +1,11 @@
 {#- One row per (event_date, site_id) for every registered site, for the event dates the run owns.
     A reading covers the seconds until the same device's next reading that day (the last one: until
     midnight UTC), at most max_gap_s. -#}
-{%- set owned_dates = owned_event_dates(ref('receive_day_event_dates')) -%}
+{%- set owned_dates = owned_event_dates(ref('int_receive_day_event_dates')) -%}
 {{
     config(
         partition_by=['event_date', 'site_id'],
-        pre_hook="{{ drop_partitions('event_date', owned_event_dates(ref('receive_day_event_dates'))) }}",
+        pre_hook="{{ drop_partitions('event_date', owned_event_dates(ref('int_receive_day_event_dates'))) }}",
     )
 }}
 

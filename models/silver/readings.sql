@@ -1,12 +1,12 @@
 {#- One row per (device_id, reading_at): accepted readings, deduplicated, cleaned, flagged and
     enriched from the device registry. Recomputes the event dates the run owns from every receive
     day that can hold them (event date .. event date + late_arrival_days). -#}
-{%- set owned_dates = owned_event_dates(ref('receive_day_event_dates')) -%}
+{%- set owned_dates = owned_event_dates(ref('int_receive_day_event_dates')) -%}
 {%- set late_days = var('late_arrival_days') | int -%}
 {{
     config(
         partition_by=['event_date', 'site_id'],
-        pre_hook="{{ drop_partitions('event_date', owned_event_dates(ref('receive_day_event_dates'))) }}",
+        pre_hook="{{ drop_partitions('event_date', owned_event_dates(ref('int_receive_day_event_dates'))) }}",
     )
 }}
 

@@ -1,7 +1,7 @@
 {#- Gold's counts, peak and mean temperature equal what Silver holds for each recomputed
     (event_date, site_id). Returns the site-days that disagree. -#}
 {{ config(severity='error') }}
-{%- set owned_dates = owned_event_dates(ref('receive_day_event_dates')) -%}
+{%- set owned_dates = owned_event_dates(ref('int_receive_day_event_dates')) -%}
 
 with
 

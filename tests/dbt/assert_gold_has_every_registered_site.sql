@@ -1,7 +1,7 @@
 {#- Every event date the run recomputed has a Gold row for every registered site (with the
     uniqueness test: exactly one). Returns the missing (event_date, site_id) pairs. -#}
 {{ config(severity='error') }}
-{%- set owned_dates = owned_event_dates(ref('receive_day_event_dates')) -%}
+{%- set owned_dates = owned_event_dates(ref('int_receive_day_event_dates')) -%}
 
 with
 

@@ -1,4 +1,5 @@
-"""`telemetry`: the command line over the lakehouse's functions."""
+"""`telemetry`: the command line. Argument parsing and printing only; the work is done by
+`telemetry.jobs` and the local services."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ingest.lakehouse import LakehouseError
+from telemetry.settings import LOOPBACK, LakehouseError, lakehouse
 
 
 def _date(text: str) -> dt.date:
@@ -33,40 +34,39 @@ def _positive(text: str) -> int:
 
 
 def _days(start: dt.date, end: dt.date | None) -> list[dt.date]:
-    end = end or start
-    if end < start:
+    from telemetry.jobs import date_range
+
+    if end is not None and end < start:
         raise LakehouseError(f"--to {end} is before --date {start}")
-    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+    return date_range(start, end)
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
-    from ingest.fleet import load_registry
-    from ingest.generator import generate
-    from ingest.lakehouse import lakehouse
+    from telemetry.jobs import generate_days
 
     lake = lakehouse()
-    manifests = generate(lake.raw_dir, load_registry(), args.start, args.days,
-                         args.rows_per_device, args.seed)
+    manifests = generate_days(lake, args.start, args.days, args.rows_per_device, args.seed)
     for manifest in manifests:
         print(f"generated {manifest.receive_date}: {manifest.totals.lines:,} lines in "
               f"{len(manifest.files)} files under {lake.raw_dir}")
 
 
 def cmd_ingest(args: argparse.Namespace) -> None:
-    from ingest.bronze import ingest_day
-    from ingest.lakehouse import BRONZE_TABLE, lakehouse, spark_session
+    from telemetry.jobs import BRONZE_TABLE, ingest
+    from telemetry.spark import spark_session
 
     days = _days(args.date, args.to)
     lake = lakehouse()
     spark = spark_session(lake)
     for day in days:
-        rows = ingest_day(spark, lake, day)
+        rows = ingest(spark, lake, day)
         print(f"ingested {day}: {rows:,} lines into {BRONZE_TABLE}")
 
 
 def cmd_run(args: argparse.Namespace) -> None:
-    from ingest.lakehouse import lakehouse, spark_session
-    from ingest.pipeline import format_kpis, gold_kpis, run_day
+    from telemetry.jobs import run_day
+    from telemetry.pipeline.kpis import gold_kpis
+    from telemetry.spark import spark_session
 
     days = _days(args.date, args.to)
     lake = lakehouse()
@@ -86,40 +86,68 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 
 def cmd_metrics(args: argparse.Namespace) -> None:
-    from ingest.dbt_build import run_results_path, test_results_from_artifacts
-    from ingest.lakehouse import lakehouse, spark_session
-    from ingest.metrics import quality_metrics, write_metrics
+    from telemetry.jobs import day_metrics_from_artifacts
+    from telemetry.pipeline.dbt import run_results_path
+    from telemetry.spark import spark_session
 
     lake = lakehouse()
-    tests = test_results_from_artifacts([run_results_path(lake)], args.date)
-    spark = spark_session(lake)
-    path = write_metrics(lake, args.date, quality_metrics(spark, args.date, tests))
+    path = day_metrics_from_artifacts(spark_session(lake), lake, args.date,
+                                      [run_results_path(lake)])
     print(f"wrote {path}")
 
 
 def cmd_kpis(args: argparse.Namespace) -> None:
-    from ingest.lakehouse import lakehouse, spark_session
-    from ingest.pipeline import format_kpis, gold_kpis
+    from telemetry.pipeline.kpis import gold_kpis
+    from telemetry.spark import spark_session
 
-    spark = spark_session(lakehouse())
-    print(format_kpis(args.date, gold_kpis(spark, args.date)))
+    print(format_kpis(args.date, gold_kpis(spark_session(lakehouse()), args.date)))
+
+
+def format_kpis(event_date: dt.date, kpis: list[dict[str, object]]) -> str:
+    """The day's Gold KPIs per site as a plain-text table."""
+    header = ["site", "readings", "devices", "energy MWh", "peak kW", "avg temp C", "uptime %",
+              "anomalies"]
+
+    def number(value: object, scale: float = 1.0, digits: int = 1) -> str:
+        return "-" if value is None else f"{float(value) / scale:,.{digits}f}"
+
+    rows = [
+        [
+            str(k["site_id"]),
+            f"{k['readings_count']:,}",
+            f"{k['devices_reporting']}/{k['devices_registered']}",
+            number(k["energy_wh_total"], 1e6, 3),
+            number(k["peak_power_w"], 1e3),
+            number(k["avg_temp_c"]),
+            number(k["uptime_percent"], digits=2),
+            f"{k['anomaly_count']:,}",
+        ]
+        for k in kpis
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        padded = zip(cells, widths, strict=True)
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(padded))
+
+    rule = "-" * len(line(header))
+    title = f"Gold KPIs for {event_date.isoformat()} (gold.site_daily_kpis)"
+    return "\n".join([title, rule, line(header), rule, *(line(r) for r in rows), rule])
 
 
 def cmd_service(args: argparse.Namespace) -> None:
-    from ingest import services
-    from ingest.lakehouse import lakehouse
+    from telemetry.services import airflow, docs
 
     lake = lakehouse()
-    service = (services.airflow_service if args.command == "airflow" else
-               services.docs_service)(lake)
+    service = (airflow.airflow_service if args.command == "airflow" else docs.docs_service)(lake)
     if args.action == "start":
         if args.command == "airflow":
-            url = services.start_airflow(lake)
+            url = airflow.start_airflow(lake)
             print(f"Airflow is up at {url} (user admin; password in "
-                  f"{lake.data_dir / 'airflow' / 'simple_auth_manager_passwords.json.generated'})"
+                  f"{airflow.airflow_password_file(lake)})"
                   f"\nlog: {service.log_file}; stop with: telemetry airflow stop")
         else:
-            url = services.start_docs(lake)
+            url = docs.start_docs(lake)
             print(f"dbt docs are served at {url}\nstop with: telemetry docs stop")
     elif args.action == "stop":
         print(f"{service.name} stopped" if service.stop() else f"{service.name} was not running")
@@ -129,8 +157,7 @@ def cmd_service(args: argparse.Namespace) -> None:
 
 
 def cmd_server(args: argparse.Namespace) -> None:
-    from ingest import server
-    from ingest.lakehouse import lakehouse
+    from telemetry.services import server
 
     lake = lakehouse()
     if args.action == "start":
@@ -146,13 +173,12 @@ def cmd_server(args: argparse.Namespace) -> None:
 
 
 def cmd_cluster(args: argparse.Namespace) -> None:
-    from ingest import cluster
-    from ingest.lakehouse import lakehouse
+    from telemetry.services import cluster
 
     spec = cluster.cluster_from_env(lakehouse())
     if args.action == "start":
         cluster.start_cluster(spec)
-        print(f"a Spark master at {spec.master_url} (web UI http://127.0.0.1:"
+        print(f"a Spark master at {spec.master_url} (web UI http://{LOOPBACK}:"
               f"{spec.master_ui_port}) with {spec.workers} workers\n"
               f"run the server on it: telemetry server start --master {spec.master_url}\n"
               "stop it with 'telemetry cluster stop'")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.lakehouse import Lakehouse, LakehouseError
+from telemetry.settings import Lakehouse, LakehouseError, disable_usage_telemetry
 
 
 @dataclass(frozen=True)
@@ -27,24 +27,18 @@ def dbt_vars(day: dt.date) -> str:
     return json.dumps({"process_date": day.isoformat()})
 
 
-def dbt_environment() -> None:
-    """Settings every dbt invocation of the project shares: no usage telemetry."""
-    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-
-
 def run_dbt(lake: Lakehouse, command: list[str], day: dt.date | None = None
             ) -> list[NodeResult]:
     """`dbt <command>` for the project, in-process; the node results, or a LakehouseError naming
     what failed."""
     from dbt.cli.main import dbtRunner
 
-    dbt_environment()
+    disable_usage_telemetry()
     args = [*command, "--project-dir", str(lake.home), "--profiles-dir", str(lake.profiles_dir)]
     if day is not None:
         args += ["--vars", dbt_vars(day)]
     outcome = dbtRunner().invoke(args)
-    results = _node_results(outcome.result)
+    results = node_results(_run_results(outcome.result))
     if outcome.exception is not None:
         raise LakehouseError(f"dbt {' '.join(command)} could not run: {outcome.exception}")
     if not outcome.success:
@@ -58,20 +52,33 @@ def run_dbt(lake: Lakehouse, command: list[str], day: dt.date | None = None
     return results
 
 
-def _node_results(result: Any) -> list[NodeResult]:
+def _run_results(result: Any) -> dict[str, Any]:
+    """An in-process run's results in the shape of dbt's run_results.json (empty when the command
+    has no node results, e.g. parse)."""
+    if not hasattr(result, "results") or not hasattr(result, "elapsed_time"):
+        return {"results": []}
+    from dbt.artifacts.schemas.run import RunResultsArtifact
+
+    return RunResultsArtifact.from_execution_results(
+        results=result.results, elapsed_time=result.elapsed_time,
+        generated_at=result.generated_at, args=result.args or {},
+    ).to_dict(omit_none=False)
+
+
+def node_results(artifact: dict[str, Any]) -> list[NodeResult]:
+    """The node results of a run_results.json artifact (or an in-process run's, in that shape)."""
     nodes = []
-    for item in getattr(result, "results", None) or []:
-        node = getattr(item, "node", None)
-        if node is None:
-            continue
+    for r in artifact.get("results", []):
+        parts = r["unique_id"].split(".")
+        # model|seed|test.<project>.<name>[.<hash>]; unit_test.<project>.<model>.<name>
         nodes.append(NodeResult(
-            unique_id=node.unique_id,
-            name=node.name,
-            resource_type=str(node.resource_type),
-            status=str(item.status),
-            failures=item.failures,
-            message=item.message,
-            execution_time=getattr(item, "execution_time", None),
+            unique_id=r["unique_id"],
+            name=parts[3] if parts[0] == "unit_test" else parts[2],
+            resource_type=parts[0],
+            status=str(r["status"]),
+            failures=r.get("failures"),
+            message=r.get("message"),
+            execution_time=r.get("execution_time"),
         ))
     return nodes
 
@@ -102,17 +109,6 @@ def test_results_from_artifacts(paths: list[Path], day: dt.date) -> list[NodeRes
                 f"{path} holds the results of a run for {ran_for or 'no date'}, not {day}: "
                 f"run dbt build for {day} first"
             )
-        for r in artifact.get("results", []):
-            parts = r["unique_id"].split(".")
-            # test.<project>.<name>.<hash>; unit_test.<project>.<model>.<name>
-            resource_type, name = parts[0], parts[3] if parts[0] == "unit_test" else parts[2]
-            results[r["unique_id"]] = NodeResult(
-                unique_id=r["unique_id"],
-                name=name,
-                resource_type=resource_type,
-                status=r["status"],
-                failures=r.get("failures"),
-                message=r.get("message"),
-                execution_time=r.get("execution_time"),
-            )
+        for result in node_results(artifact):
+            results[result.unique_id] = result
     return list(results.values())

@@ -1,4 +1,5 @@
-"""Where the lakehouse lives and how Spark is configured.
+"""How Spark is opened: the profile's Spark settings, the Java check, the embedded metastore's
+lock, and sessions (embedded, or Spark Connect to the server).
 
 `profiles/profiles.yml` is the one definition: dbt reads it as its profile, and this module renders
 the same file (with dbt's `env_var` semantics) so that the ingest job, the tests and the DAG open a
@@ -21,68 +22,23 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 import yaml
 
+from telemetry.settings import (
+    CONNECT_PORT,
+    LOCAL_TARGET,
+    LOOPBACK,
+    PROFILE_NAME,
+    THRIFT_PORT,
+    Lakehouse,
+    LakehouseError,
+    lakehouse,
+    port,
+    server_mode,
+)
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-PROFILE_NAME = "energy_telemetry"
-BRONZE_TABLE = "bronze.raw_telemetry"
-SERVER_TARGET = "server"
 MIN_JAVA = 17
-
-
-class LakehouseError(RuntimeError):
-    """A problem the user can fix; printed as one clear message, without a stack trace."""
-
-
-@dataclass(frozen=True)
-class Lakehouse:
-    """The folders of one lakehouse; everything is absolute."""
-
-    home: Path
-    data_dir: Path
-
-    @property
-    def raw_dir(self) -> Path:
-        return self.data_dir / "raw"
-
-    @property
-    def warehouse_dir(self) -> Path:
-        return self.data_dir / "warehouse"
-
-    @property
-    def metastore_dir(self) -> Path:
-        return self.data_dir / "metastore_db"
-
-    @property
-    def metrics_dir(self) -> Path:
-        return self.data_dir / "metrics"
-
-    @property
-    def profiles_dir(self) -> Path:
-        return self.home / "profiles"
-
-    def table_dir(self, table: str) -> Path:
-        schema, name = table.split(".")
-        return self.warehouse_dir / f"{schema}.db" / name
-
-
-def project_home() -> Path:
-    """The project folder: TELEMETRY_HOME, or this checkout."""
-    return Path(os.environ.get("TELEMETRY_HOME") or PROJECT_DIR).resolve()
-
-
-def lakehouse() -> Lakehouse:
-    """The lakehouse named by the environment, defaulting to `<project>/data`.
-
-    Sets TELEMETRY_HOME and TELEMETRY_DATA_DIR in the environment so that dbt, run in this process
-    or in a child, renders the same paths.
-    """
-    home = project_home()
-    data_dir = Path(os.environ.get("TELEMETRY_DATA_DIR") or home / "data").resolve()
-    os.environ["TELEMETRY_HOME"] = str(home)
-    os.environ["TELEMETRY_DATA_DIR"] = str(data_dir)
-    return Lakehouse(home=home, data_dir=data_dir)
 
 
 def _env_var(name: str, default: str | None = None) -> str:
@@ -92,7 +48,7 @@ def _env_var(name: str, default: str | None = None) -> str:
     return value
 
 
-def spark_conf(lake: Lakehouse, target: str = "local") -> dict[str, str]:
+def spark_conf(lake: Lakehouse, target: str = LOCAL_TARGET) -> dict[str, str]:
     """The Spark settings of a dbt target in `profiles/profiles.yml`, rendered."""
     output = profile_target(lake, target)
     return {str(k): str(v) for k, v in output.get("server_side_parameters", {}).items()}
@@ -118,15 +74,6 @@ def _as_number(value: str) -> int | float:
             return float(value)
         except ValueError:
             raise LakehouseError(f"profiles/profiles.yml: {value!r} is not a number") from None
-
-
-def dbt_target() -> str:
-    """The dbt target, and so the engine: `local` (embedded Spark, the default) or `server`."""
-    return os.environ.get("TELEMETRY_DBT_TARGET") or "local"
-
-
-def server_mode() -> bool:
-    return dbt_target() == SERVER_TARGET
 
 
 def java_major_version() -> int | None:
@@ -217,7 +164,7 @@ def spark_session(lake: Lakehouse | None = None, extra_conf: dict[str, Any] | No
     if server_mode():
         return connect_session()
     require_java()
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
     lake.data_dir.mkdir(parents=True, exist_ok=True)
 
     from pyspark.sql import SparkSession
@@ -245,9 +192,9 @@ class ServerAddress:
     def connect_url(self) -> str:
         return f"sc://{self.host}:{self.connect_port}"
 
-    def answers(self, port: int, timeout_s: float = 2.0) -> bool:
+    def answers(self, port_number: int, timeout_s: float = 2.0) -> bool:
         try:
-            with socket.create_connection((self.host, port), timeout=timeout_s):
+            with socket.create_connection((self.host, port_number), timeout=timeout_s):
                 return True
         except OSError:
             return False
@@ -255,26 +202,28 @@ class ServerAddress:
 
 def server_address() -> ServerAddress:
     """The server named by the environment (defaults: 127.0.0.1, ports 10000 and 15002)."""
-    ports = {}
-    for name, default in (("TELEMETRY_THRIFT_PORT", "10000"), ("TELEMETRY_CONNECT_PORT", "15002")):
-        text = os.environ.get(name) or default
-        if not text.isdigit() or not 0 < int(text) < 65536:
-            raise LakehouseError(f"{name}={text!r} is not a port number")
-        ports[name] = int(text)
-    return ServerAddress(os.environ.get("TELEMETRY_SERVER_HOST") or "127.0.0.1",
-                         ports["TELEMETRY_THRIFT_PORT"], ports["TELEMETRY_CONNECT_PORT"])
+    return ServerAddress(os.environ.get("TELEMETRY_SERVER_HOST") or LOOPBACK,
+                         port(THRIFT_PORT), port(CONNECT_PORT))
 
 
 def connect_session() -> SparkSession:
     """A Spark Connect session to the server, or a clear error when none answers."""
     address = server_address()
-    for port, what in ((address.connect_port, "Spark Connect"), (address.thrift_port, "Thrift")):
-        if not address.answers(port):
+    for number, what in ((address.connect_port, "Spark Connect"),
+                         (address.thrift_port, "Thrift")):
+        if not address.answers(number):
             raise LakehouseError(
-                f"no Spark server answers at {address.host}:{port} ({what}); start one with "
+                f"no Spark server answers at {address.host}:{number} ({what}); start one with "
                 "'telemetry server start', or set TELEMETRY_SERVER_HOST and the ports, or leave "
                 "server mode (unset TELEMETRY_DBT_TARGET)."
             )
     from pyspark.sql import SparkSession
 
     return SparkSession.builder.remote(address.connect_url).getOrCreate()
+
+
+def spark_home() -> Path:
+    """The Spark that pyspark installed (its wheel carries bin/spark-submit and sbin/)."""
+    import pyspark
+
+    return Path(pyspark.__file__).resolve().parent

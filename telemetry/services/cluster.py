@@ -15,8 +15,15 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.lakehouse import Lakehouse, LakehouseError, require_java
-from ingest.server import BIND_HOST, spark_home
+from telemetry.settings import (
+    LOOPBACK,
+    MASTER_PORT,
+    MASTER_UI_PORT,
+    Lakehouse,
+    LakehouseError,
+    port,
+)
+from telemetry.spark import require_java, spark_home
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
@@ -35,7 +42,7 @@ class Cluster:
 
     @property
     def master_url(self) -> str:
-        return f"spark://{BIND_HOST}:{self.master_port}"
+        return f"spark://{LOOPBACK}:{self.master_port}"
 
     def worker_ui_port(self, instance: int) -> int:
         return self.master_ui_port + instance
@@ -47,21 +54,18 @@ class Cluster:
 def cluster_from_env(lake: Lakehouse) -> Cluster:
     """TELEMETRY_MASTER_PORT (7077), TELEMETRY_MASTER_UI_PORT (8090; workers take the next
     ports) and TELEMETRY_WORKERS (2)."""
-    def number(name: str, default: int) -> int:
-        text = os.environ.get(name) or str(default)
-        if not text.isdigit() or int(text) < 1:
-            raise LakehouseError(f"{name}={text!r} is not a positive whole number")
-        return int(text)
-
-    return Cluster(lake.data_dir / "cluster", number("TELEMETRY_MASTER_PORT", 7077),
-                   number("TELEMETRY_MASTER_UI_PORT", 8090), number("TELEMETRY_WORKERS", 2))
+    workers = os.environ.get("TELEMETRY_WORKERS") or "2"
+    if not workers.isdigit() or int(workers) < 1:
+        raise LakehouseError(f"TELEMETRY_WORKERS={workers!r} is not a positive whole number")
+    return Cluster(lake.data_dir / "cluster", port(MASTER_PORT), port(MASTER_UI_PORT),
+                   int(workers))
 
 
 def _daemon(cluster: Cluster, action: str, cls: str, instance: int, *args: str) -> None:
     env = {
         **os.environ,
         "SPARK_HOME": str(spark_home()),
-        "SPARK_LOCAL_IP": BIND_HOST,
+        "SPARK_LOCAL_IP": LOOPBACK,
         "SPARK_PID_DIR": str(cluster.folder / "run"),
         "SPARK_LOG_DIR": str(cluster.folder / "logs"),
         "SPARK_IDENT_STRING": "telemetry",
@@ -81,7 +85,7 @@ def master_state(cluster: Cluster) -> dict | None:
     """The master's own account of the cluster (its web UI's JSON), None when it is down."""
     try:
         with urllib.request.urlopen(
-                f"http://{BIND_HOST}:{cluster.master_ui_port}/json/", timeout=2) as response:
+                f"http://{LOOPBACK}:{cluster.master_ui_port}/json/", timeout=2) as response:
             return json.load(response)
     except (OSError, ValueError):
         return None
@@ -97,11 +101,11 @@ def start_cluster(cluster: Cluster, timeout_s: float = 120.0) -> None:
     require_java()
     if master_state(cluster) is not None:
         raise LakehouseError(f"a Spark master already answers on port {cluster.master_ui_port}")
-    _daemon(cluster, "start", MASTER_CLASS, 1, "--host", BIND_HOST,
+    _daemon(cluster, "start", MASTER_CLASS, 1, "--host", LOOPBACK,
             "--port", str(cluster.master_port), "--webui-port", str(cluster.master_ui_port))
     for instance in range(1, cluster.workers + 1):
         cluster.work_dir(instance).mkdir(parents=True, exist_ok=True)
-        _daemon(cluster, "start", WORKER_CLASS, instance, "--host", BIND_HOST,
+        _daemon(cluster, "start", WORKER_CLASS, instance, "--host", LOOPBACK,
                 "--webui-port", str(cluster.worker_ui_port(instance)),
                 "--cores", str(cluster.worker_cores), "--memory", cluster.worker_memory,
                 "--work-dir", str(cluster.work_dir(instance)), cluster.master_url)

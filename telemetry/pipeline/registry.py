@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.lakehouse import PROJECT_DIR, LakehouseError, project_home
+from telemetry.settings import PROJECT_DIR, LakehouseError, project_home
 
 REGISTRY_PATH = PROJECT_DIR / "seeds" / "devices.csv"
 REGISTRY_COLUMNS = ["device_id", "site_id", "device_type", "capacity_kwh", "rated_power_w"]

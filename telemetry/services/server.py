@@ -11,34 +11,26 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from pathlib import Path
 
-from ingest.lakehouse import (
-    Lakehouse,
+from telemetry.services.process import Service, require_free_port
+from telemetry.settings import CONNECT_PORT, LOOPBACK, THRIFT_PORT, Lakehouse
+from telemetry.spark import (
     ServerAddress,
     hand_over_lock,
     lock_lakehouse,
     require_java,
     server_address,
     spark_conf,
+    spark_home,
 )
-from ingest.services import Service, require_free_port
 
 THRIFT_SERVER_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
 CONNECT_PLUGIN = "org.apache.spark.sql.connect.SparkConnectPlugin"
-BIND_HOST = "127.0.0.1"
 START_TIMEOUT_S = 240.0
 
 
-def spark_home() -> Path:
-    """The Spark that pyspark installed (its wheel carries bin/spark-submit and sbin/)."""
-    import pyspark
-
-    return Path(pyspark.__file__).resolve().parent
-
-
 def server_service(lake: Lakehouse) -> Service:
-    return Service("spark-server", lake.data_dir / "run", marker=THRIFT_SERVER_CLASS)
+    return Service("spark-server", lake.run_dir, marker=THRIFT_SERVER_CLASS)
 
 
 def server_command(lake: Lakehouse, address: ServerAddress, master: str | None = None
@@ -51,7 +43,7 @@ def server_command(lake: Lakehouse, address: ServerAddress, master: str | None =
     conf.update({
         "spark.app.name": "energy-telemetry-server",
         "spark.plugins": CONNECT_PLUGIN,
-        "spark.connect.grpc.binding.address": BIND_HOST,
+        "spark.connect.grpc.binding.address": LOOPBACK,
         "spark.connect.grpc.binding.port": str(address.connect_port),
     })
     command = [str(spark_home() / "bin" / "spark-submit"), "--class", THRIFT_SERVER_CLASS]
@@ -59,14 +51,14 @@ def server_command(lake: Lakehouse, address: ServerAddress, master: str | None =
         command += ["--conf", f"{key}={value}"]
     return [
         *command,
-        "--hiveconf", f"hive.server2.thrift.bind.host={BIND_HOST}",
+        "--hiveconf", f"hive.server2.thrift.bind.host={LOOPBACK}",
         "--hiveconf", f"hive.server2.thrift.port={address.thrift_port}",
     ]
 
 
 def local_address() -> ServerAddress:
     """Where the server this project starts listens: the configured ports, on 127.0.0.1."""
-    return dataclasses.replace(server_address(), host=BIND_HOST)
+    return dataclasses.replace(server_address(), host=LOOPBACK)
 
 
 def start_server(lake: Lakehouse, master: str | None = None) -> ServerAddress:
@@ -75,15 +67,15 @@ def start_server(lake: Lakehouse, master: str | None = None) -> ServerAddress:
     address = local_address()
     service = server_service(lake)
     service.require_stopped()
-    require_free_port(address.thrift_port, "TELEMETRY_THRIFT_PORT")
-    require_free_port(address.connect_port, "TELEMETRY_CONNECT_PORT")
+    require_free_port(address.thrift_port, THRIFT_PORT[0])
+    require_free_port(address.connect_port, CONNECT_PORT[0])
     lock = lock_lakehouse(lake)
-    env = {**os.environ, "SPARK_HOME": str(spark_home()), "SPARK_LOCAL_IP": BIND_HOST}
+    env = {**os.environ, "SPARK_HOME": str(spark_home()), "SPARK_LOCAL_IP": LOOPBACK}
     pid = service.start(
         server_command(lake, address, master), env,
         ready=lambda: address.answers(address.thrift_port) and address.answers(
             address.connect_port),
-        where=f"{BIND_HOST}:{address.thrift_port} (Thrift) and {address.connect_url}",
+        where=f"{LOOPBACK}:{address.thrift_port} (Thrift) and {address.connect_url}",
         timeout_s=START_TIMEOUT_S, pass_fds=(lock,),
     )
     hand_over_lock(lake, pid)
@@ -100,7 +92,7 @@ def server_status(lake: Lakehouse) -> str:
     if pid is None:
         return "the Spark server is stopped"
     address = local_address()
-    ports = {"Thrift": (address.thrift_port, f"{BIND_HOST}:{address.thrift_port}"),
+    ports = {"Thrift": (address.thrift_port, f"{LOOPBACK}:{address.thrift_port}"),
              "Spark Connect": (address.connect_port, address.connect_url)}
     states = [f"{name} at {where} {'answers' if address.answers(port) else 'does not answer'}"
               for name, (port, where) in ports.items()]

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ingest.fleet import Device
+from ingest.layout import day_folder
+from telemetry.pipeline.registry import Device
 
 SECONDS_PER_DAY = 86_400
 MANIFEST_NAME = "_manifest.json"
@@ -79,10 +80,6 @@ class DayManifest:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
-
-
-def day_folder(raw_dir: Path, day: dt.date) -> Path:
-    return raw_dir / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}"
 
 
 # Two-digit and millisecond texts, looked up by number instead of formatted row by row.

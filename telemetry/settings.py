@@ -1,0 +1,140 @@
+"""The one place for what the rest of the project looks up: where the project and the lakehouse
+live, the dbt target (and so the engine), the loopback address and the ports of the local
+services, the Airflow pools, and the usage-telemetry opt-outs.
+
+Everything here is plain Python (no Spark, dbt or Airflow import), so any module may read it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROFILE_NAME = "energy_telemetry"
+LOCAL_TARGET = "local"
+SERVER_TARGET = "server"
+
+# Every service the project starts binds here, and the embedded engine's driver too.
+LOOPBACK = "127.0.0.1"
+
+# Where each local service listens unless its setting says otherwise: (setting, default port).
+THRIFT_PORT = ("TELEMETRY_THRIFT_PORT", 10000)
+CONNECT_PORT = ("TELEMETRY_CONNECT_PORT", 15002)
+AIRFLOW_PORT = ("TELEMETRY_AIRFLOW_PORT", 8080)
+DOCS_PORT = ("TELEMETRY_DOCS_PORT", 8081)
+MASTER_PORT = ("TELEMETRY_MASTER_PORT", 7077)
+MASTER_UI_PORT = ("TELEMETRY_MASTER_UI_PORT", 8090)
+
+# The Airflow pool of the tasks that open Spark: one slot on the embedded engine, whose metastore
+# admits one process; Airflow's default pool in server mode.
+EMBEDDED_SPARK_POOL = "embedded_spark"
+DEFAULT_POOL = "default_pool"
+
+# Which engine the tasks use and where the server is (see profiles/profiles.yml): what a child
+# process (a dbt task of the DAG) must inherit.
+SERVER_SETTINGS = ("TELEMETRY_DBT_TARGET", "TELEMETRY_SERVER_HOST", "TELEMETRY_THRIFT_PORT",
+                   "TELEMETRY_CONNECT_PORT", "TELEMETRY_SERVER_USER")
+
+# dbt's, Cosmos's, Airflow's and the Python packages' usage telemetry: off.
+NO_USAGE_TELEMETRY = {
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "DO_NOT_TRACK": "1",
+    "SCARF_NO_ANALYTICS": "1",
+    "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+}
+
+DBT_RUNS_DIR = "dbt-runs"
+
+
+class LakehouseError(RuntimeError):
+    """A problem the user can fix; printed as one clear message, without a stack trace."""
+
+
+@dataclass(frozen=True)
+class Lakehouse:
+    """The folders of one lakehouse; everything is absolute."""
+
+    home: Path
+    data_dir: Path
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.data_dir / "warehouse"
+
+    @property
+    def metastore_dir(self) -> Path:
+        return self.data_dir / "metastore_db"
+
+    @property
+    def metrics_dir(self) -> Path:
+        return self.data_dir / "metrics"
+
+    @property
+    def run_dir(self) -> Path:
+        """Pids and logs of the local services."""
+        return self.data_dir / "run"
+
+    @property
+    def profiles_dir(self) -> Path:
+        return self.home / "profiles"
+
+    def table_dir(self, table: str) -> Path:
+        schema, name = table.split(".")
+        return self.warehouse_dir / f"{schema}.db" / name
+
+
+def project_home() -> Path:
+    """The project folder: TELEMETRY_HOME, or this checkout."""
+    return Path(os.environ.get("TELEMETRY_HOME") or PROJECT_DIR).resolve()
+
+
+def lakehouse() -> Lakehouse:
+    """The lakehouse named by the environment, defaulting to `<project>/data`.
+
+    Sets TELEMETRY_HOME and TELEMETRY_DATA_DIR in the environment so that dbt, run in this process
+    or in a child, renders the same paths.
+    """
+    home = project_home()
+    data_dir = Path(os.environ.get("TELEMETRY_DATA_DIR") or home / "data").resolve()
+    os.environ["TELEMETRY_HOME"] = str(home)
+    os.environ["TELEMETRY_DATA_DIR"] = str(data_dir)
+    return Lakehouse(home=home, data_dir=data_dir)
+
+
+def dbt_target() -> str:
+    """The dbt target, and so the engine: `local` (embedded Spark, the default) or `server`."""
+    return os.environ.get("TELEMETRY_DBT_TARGET") or LOCAL_TARGET
+
+
+def server_mode() -> bool:
+    return dbt_target() == SERVER_TARGET
+
+
+def port(setting: tuple[str, int]) -> int:
+    """A port from its setting (e.g. THRIFT_PORT), or a clear error for one that is not a port."""
+    name, default = setting
+    text = os.environ.get(name) or str(default)
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise LakehouseError(f"{name}={text!r} is not a port number")
+    return int(text)
+
+
+def spark_pool() -> str:
+    """The Airflow pool of the tasks that use Spark (TELEMETRY_SPARK_POOL overrides it)."""
+    if os.environ.get("TELEMETRY_SPARK_POOL"):
+        return os.environ["TELEMETRY_SPARK_POOL"]
+    return DEFAULT_POOL if server_mode() else EMBEDDED_SPARK_POOL
+
+
+def disable_usage_telemetry(environ: MutableMapping[str, str] | None = None) -> None:
+    """Turn usage telemetry off in `environ` (default: this process's), unless set already."""
+    environ = os.environ if environ is None else environ
+    for name, value in NO_USAGE_TELEMETRY.items():
+        environ.setdefault(name, value)
