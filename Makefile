@@ -37,10 +37,11 @@ java:
 	  exit 1; \
 	fi
 
-$(INSTALLED): pyproject.toml constraints.txt
+$(INSTALLED): pyproject.toml constraints.txt telemetry/settings.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,airflow]'
+	$(BIN)/telemetry jars
 	@touch $@
 
 install: $(INSTALLED)

@@ -152,7 +152,7 @@ def fresh_lake(root: Path, name: str, raw: Path) -> Path:
 
 def parquet_files_per_partition(lake: Path, table: str, day: dt.date) -> dict[str, int]:
     schema, name = table.split(".")
-    folder = lake / "warehouse" / f"{schema}.db" / name / f"event_date={day}"
+    folder = lake / "warehouse" / schema / name / "data" / f"event_date={day}"
     return {p.name: len(list(p.glob("*.parquet"))) for p in sorted(folder.iterdir())}
 
 
@@ -316,7 +316,7 @@ def bench_airflow(root: Path, repeats: int, figures: dict[str, Figure], dag_run:
         note="airflow dags test, embedded engine, raw files already there"))
     for _ in range(repeats):
         shutil.rmtree(lake / "warehouse", ignore_errors=True)
-        shutil.rmtree(lake / "metastore_db", ignore_errors=True)
+        shutil.rmtree(lake / "catalog", ignore_errors=True)
         sample = measure([airflow, "dags", "test", "energy_telemetry_daily", str(DAY), "-c",
                           '{"generate": false}'], env)
         run.seconds.append(sample.seconds)

@@ -2,7 +2,7 @@
 
 extract -> transform -> load: `extract` reads whole files with an explicit schema (no inference on
 raw data), `transform` is a pure DataFrame -> DataFrame function that splits them into numbered
-lines, `load` overwrites the day's partition of the Bronze table and nothing else.
+lines, `load` overwrites the day's partition of the Bronze table (Apache Iceberg) and nothing else.
 """
 
 from __future__ import annotations
@@ -76,16 +76,17 @@ def transform(files: DataFrame, raw_dir: Path, day: dt.date, ingested_at: dt.dat
 
 
 def ensure_bronze_table(spark: SparkSession) -> None:
+    """Create the Bronze table (an Iceberg table, format version 2) when it does not exist."""
     schema, _ = BRONZE_TABLE.split(".")
-    if not spark.catalog.databaseExists(schema):
-        spark.sql(f"create database if not exists {schema}")
+    spark.sql(f"create namespace if not exists {schema}")
     columns = ", ".join(
         f"{field.name} {field.dataType.simpleString()}" for field in BRONZE_SCHEMA.fields
     )
     spark.sql(
         f"create table if not exists {BRONZE_TABLE} ({columns}) "
-        "using parquet partitioned by (received_on) "
-        "comment 'Every raw telemetry line as received, partitioned by receive day'"
+        "using iceberg partitioned by (received_on) "
+        "comment 'Every raw telemetry line as received, partitioned by receive day' "
+        "tblproperties ('format-version' = '2', 'write.distribution-mode' = 'none')"
     )
 
 
@@ -93,10 +94,10 @@ def load(spark: SparkSession, lines: DataFrame, day: dt.date) -> int:
     """Replace the day's Bronze partition (and only it) with `lines`; the number of lines written,
     counted as they are written (the partition is not read back).
 
-    The rows are written with a dynamic partition overwrite, which replaces the day's partition
-    and stages the files in a folder of the job's own: runs of different days may load at the
-    same time (server mode). Writing no rows would leave the partition as it was, so a day whose
-    files hold no lines has its partition dropped instead."""
+    The rows replace the day's partition in one Iceberg commit (a dynamic partition overwrite):
+    a reader sees the day's old lines or its new ones, and runs of different days may load at the
+    same time. Writing no rows would leave the partition as it was, so a day whose files hold no
+    lines has its rows deleted instead."""
     ensure_bronze_table(spark)
     columns = [field.name for field in BRONZE_SCHEMA.fields]
     written = Observation("bronze_lines")
@@ -104,13 +105,12 @@ def load(spark: SparkSession, lines: DataFrame, day: dt.date) -> int:
         lines.observe(written, F.count(F.lit(1)).alias("lines"))
         .select(*columns)
         .coalesce(4)
-        .write.option("partitionOverwriteMode", "dynamic")
-        .insertInto(BRONZE_TABLE, overwrite=True)
+        .writeTo(BRONZE_TABLE)
+        .overwritePartitions()
     )
     count = int(written.get["lines"])
     if count == 0:
-        spark.sql(
-            f"alter table {BRONZE_TABLE} drop if exists partition (received_on = date'{day}')")
+        spark.sql(f"delete from {BRONZE_TABLE} where received_on = date'{day}'")
     return count
 
 
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     except RawDataError as error:
         print(f"bronze: error: {error}", file=sys.stderr)
         return 2
-    spark = SparkSession.builder.appName("bronze-ingest").enableHiveSupport().getOrCreate()
+    spark = SparkSession.builder.appName("bronze-ingest").getOrCreate()
     try:
         for day in days:
             rows = ingest_day(spark, raw_dir, day)

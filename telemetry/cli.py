@@ -96,6 +96,13 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     print(f"wrote {path}")
 
 
+def cmd_jars(args: argparse.Namespace) -> None:
+    from telemetry.spark import fetch_jars
+
+    for path in fetch_jars(lakehouse()):
+        print(f"{path} ({path.stat().st_size / 2**20:,.1f} MiB)")
+
+
 def cmd_kpis(args: argparse.Namespace) -> None:
     from telemetry.pipeline.kpis import gold_kpis
     from telemetry.spark import spark_session
@@ -228,6 +235,10 @@ def parser() -> argparse.ArgumentParser:
     met = commands.add_parser("metrics", help="write the quality-metrics JSON of a built day")
     met.add_argument("--date", type=_date, required=True, help="receive day, YYYY-MM-DD")
     met.set_defaults(func=cmd_metrics)
+
+    jars = commands.add_parser(
+        "jars", help="fetch the Iceberg jars Spark needs from Maven Central into .jars/ (once)")
+    jars.set_defaults(func=cmd_jars)
 
     kpis = commands.add_parser("kpis", help="print the Gold KPIs of an event date")
     kpis.add_argument("--date", type=_date, required=True, help="event date, YYYY-MM-DD")

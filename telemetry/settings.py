@@ -48,6 +48,18 @@ NO_USAGE_TELEMETRY = {
 
 DBT_RUNS_DIR = "dbt-runs"
 
+# The jars the lakehouse's Spark needs beyond pyspark, from Maven Central: Iceberg's Spark runtime
+# (for this pyspark's minor version) and the SQLite driver of the Iceberg catalog. Fetched once
+# into JARS_DIR (`make install`, or `telemetry jars`); profiles/profiles.yml names the same files.
+SPARK_PACKAGES = (
+    "org.apache.iceberg:iceberg-spark-runtime-4.1_2.13:1.12.0",
+    "org.xerial:sqlite-jdbc:3.54.1.0",
+)
+JARS_DIR = ".jars"
+
+# The Iceberg catalog every engine of the project uses (Spark, the server, pyiceberg).
+CATALOG_NAME = "lake"
+
 
 class LakehouseError(RuntimeError):
     """A problem the user can fix; printed as one clear message, without a stack trace."""
@@ -69,8 +81,18 @@ class Lakehouse:
         return self.data_dir / "warehouse"
 
     @property
-    def metastore_dir(self) -> Path:
-        return self.data_dir / "metastore_db"
+    def catalog_file(self) -> Path:
+        """The Iceberg catalog (a SQLite database that several processes can open at once)."""
+        return self.data_dir / "catalog" / "iceberg.db"
+
+    @property
+    def jars_dir(self) -> Path:
+        return self.home / JARS_DIR
+
+    def jar_files(self) -> list[Path]:
+        """The jars of SPARK_PACKAGES, as Maven names them, in the jars folder."""
+        return [self.jars_dir / f"{artifact}-{version}.jar"
+                for _, artifact, version in (c.split(":") for c in SPARK_PACKAGES)]
 
     @property
     def metrics_dir(self) -> Path:
@@ -86,8 +108,9 @@ class Lakehouse:
         return self.home / "profiles"
 
     def table_dir(self, table: str) -> Path:
+        """Where an Iceberg table keeps its data files (its `data/` folder)."""
         schema, name = table.split(".")
-        return self.warehouse_dir / f"{schema}.db" / name
+        return self.warehouse_dir / schema / name / "data"
 
 
 def project_home() -> Path:

@@ -1,5 +1,5 @@
-"""How Spark is opened: the profile's Spark settings, the Java check, the embedded metastore's
-lock, and sessions (embedded, or Spark Connect to the server).
+"""How Spark is opened: the profile's Spark settings, the Java check, the Iceberg jars (fetched
+once), and sessions (embedded, or Spark Connect to the server).
 
 `profiles/profiles.yml` is the one definition: dbt reads it as its profile, and this module renders
 the same file (with dbt's `env_var` semantics) so that the ingest job, the tests and the DAG open a
@@ -8,13 +8,13 @@ SparkSession configured exactly like dbt's.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import re
 import shutil
 import socket
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,7 @@ from telemetry.settings import (
     LOCAL_TARGET,
     LOOPBACK,
     PROFILE_NAME,
+    SPARK_PACKAGES,
     THRIFT_PORT,
     Lakehouse,
     LakehouseError,
@@ -101,55 +102,61 @@ def require_java() -> None:
         )
 
 
-_held_locks: dict[Path, int] = {}
-SERVER_HOLDER = "server"
+def missing_jars(lake: Lakehouse) -> list[Path]:
+    return [path for path in lake.jar_files() if not path.is_file()]
 
 
-def lock_lakehouse(lake: Lakehouse) -> int:
-    """Hold the lakehouse's lock for the life of this process, or fail at once; returns the lock
-    file's descriptor.
-
-    The embedded Derby metastore admits one process; a second one would wait ~30 s and fail with
-    a stack trace. This lock turns that into an immediate, clear message. The Spark server holds
-    it too, for as long as its JVM lives (it inherits the descriptor).
-    """
-    path = lake.data_dir / ".lakehouse.lock"
-    if path in _held_locks:
-        return _held_locks[path]
-    lake.data_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        pid, _, holder = os.pread(fd, 64, 0).decode(errors="replace").strip().partition(" ")
-        os.close(fd)
-        if holder == SERVER_HOLDER:
-            raise LakehouseError(
-                f"the Spark server (pid {pid}) is serving the lakehouse at {lake.data_dir}; "
-                "run in server mode (TELEMETRY_DBT_TARGET=server), or stop the server with "
-                "'telemetry server stop'."
-            ) from None
+def require_jars(lake: Lakehouse) -> list[Path]:
+    """The jars the lakehouse's Spark needs, or a clear error naming the missing ones."""
+    missing = missing_jars(lake)
+    if missing:
         raise LakehouseError(
-            f"another run (pid {pid or 'unknown'}) is using the embedded lakehouse at "
-            f"{lake.data_dir}; its Derby metastore admits one process at a time. Wait for it to "
-            "finish, or use server mode for concurrent runs."
-        ) from None
-    _write_holder(fd, f"{os.getpid()}")
-    _held_locks[path] = fd
-    return fd
+            "the Iceberg jars are missing: " + ", ".join(p.name for p in missing)
+            + f" (in {lake.jars_dir}); fetch them with 'make install' or 'telemetry jars'."
+        )
+    return lake.jar_files()
 
 
-def hand_over_lock(lake: Lakehouse, pid: int) -> None:
-    """Record the server's `pid` as the lock's holder and let go of this process's descriptor;
-    the server's JVM, which inherited it, keeps the lock until it exits."""
-    fd = _held_locks.pop(lake.data_dir / ".lakehouse.lock")
-    _write_holder(fd, f"{pid} {SERVER_HOLDER}")
-    os.close(fd)
+# Resolves the packages with Spark's own resolver (Ivy, Maven Central) in a throw-away JVM.
+_RESOLVE = """
+import sys
+from pyspark.sql import SparkSession
+spark = (SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false")
+         .config("spark.jars.packages", sys.argv[1]).config("spark.jars.ivy", sys.argv[2])
+         .getOrCreate())
+spark.stop()
+"""
 
 
-def _write_holder(fd: int, text: str) -> None:
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, text.encode(), 0)
+def fetch_jars(lake: Lakehouse) -> list[Path]:
+    """Fetch SPARK_PACKAGES from Maven Central into the jars folder, once; their paths."""
+    if not missing_jars(lake):
+        return lake.jar_files()
+    require_java()
+    ivy = lake.jars_dir / "ivy"
+    env = {**os.environ, "SPARK_LOCAL_IP": LOOPBACK}
+    env.pop("SPARK_HOME", None)
+    done = subprocess.run([sys.executable, "-c", _RESOLVE, ",".join(SPARK_PACKAGES), str(ivy)],
+                          env=env, capture_output=True, text=True, check=False)
+    for path in missing_jars(lake):
+        resolved = ivy / "jars" / f"{_ivy_name(path.name)}"
+        if resolved.is_file():
+            shutil.copyfile(resolved, path)
+    if missing_jars(lake):
+        raise LakehouseError(
+            "could not fetch the Iceberg jars from Maven Central with Spark's resolver "
+            f"({', '.join(SPARK_PACKAGES)}); its last lines:\n"
+            + "\n".join((done.stdout + done.stderr).splitlines()[-15:]))
+    return lake.jar_files()
+
+
+def _ivy_name(jar_name: str) -> str:
+    """The name Ivy gives a Maven jar in its `jars/` folder: `<group>_<artifact>-<version>.jar`."""
+    for coordinate in SPARK_PACKAGES:
+        group, artifact, version = coordinate.split(":")
+        if jar_name == f"{artifact}-{version}.jar":
+            return f"{group}_{jar_name}"
+    raise ValueError(jar_name)
 
 
 def spark_session(lake: Lakehouse | None = None, extra_conf: dict[str, Any] | None = None
@@ -171,10 +178,10 @@ def spark_session(lake: Lakehouse | None = None, extra_conf: dict[str, Any] | No
 
     # py4j announces every connection at INFO; keep the console to what matters.
     logging.getLogger("py4j").setLevel(logging.WARNING)
+    require_jars(lake)
+    lake.catalog_file.parent.mkdir(parents=True, exist_ok=True)
     conf = {**spark_conf(lake), **(extra_conf or {})}
-    if conf.get("spark.hadoop.javax.jdo.option.ConnectionURL", "").startswith("jdbc:derby:"):
-        lock_lakehouse(lake)
-    builder = SparkSession.builder.enableHiveSupport()
+    builder = SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, str(value))
     return builder.getOrCreate()
@@ -206,9 +213,9 @@ def server_address() -> ServerAddress:
                          port(THRIFT_PORT), port(CONNECT_PORT))
 
 
-def connect_session() -> SparkSession:
+def connect_session(address: ServerAddress | None = None) -> SparkSession:
     """A Spark Connect session to the server, or a clear error when none answers."""
-    address = server_address()
+    address = address or server_address()
     for number, what in ((address.connect_port, "Spark Connect"),
                          (address.thrift_port, "Thrift")):
         if not address.answers(number):

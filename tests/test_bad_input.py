@@ -257,4 +257,3 @@ def test_a_day_whose_files_now_hold_no_lines_empties_its_bronze_partition(bad_da
     assert ingest(spark, lake, day) == 0
     spark.sql(f"refresh table {BRONZE_TABLE}")
     assert table_rows(spark, in_partition) == [(0,)]
-    assert not (lake.table_dir(BRONZE_TABLE) / f"received_on={day}").exists()

@@ -8,15 +8,15 @@ import os
 import subprocess
 import sys
 
-import pyarrow.parquet as pq
 import pytest
 
 from ingest import bronze
-from telemetry.settings import PROJECT_DIR
-from telemetry.spark import spark_home
+from telemetry.pipeline.readers import iceberg_catalog
+from telemetry.settings import PROJECT_DIR, Lakehouse
+from telemetry.spark import spark_conf, spark_home
 
 
-def test_spark_submit_lands_a_day_in_bronze(tmp_path):
+def test_spark_submit_lands_a_day_in_bronze(tmp_path, lake):
     raw = tmp_path / "raw"
     site = raw / "2025" / "08" / "01" / "s1"
     site.mkdir(parents=True)
@@ -24,19 +24,14 @@ def test_spark_submit_lands_a_day_in_bronze(tmp_path):
     (site / "d1.jsonl").write_bytes(b'\xef\xbb\xbf{"a": 1}\n\n{"a": 2}\r\nnot json\n')
     (site / "d2.jsonl.gz").write_bytes(gzip.compress(b'{"b": 1}\n'))
     (site / "notes.txt").write_text("not a raw file\n")
-    conf = {
-        "spark.master": "local[1]",
-        "spark.ui.enabled": "false",
-        "spark.driver.host": "127.0.0.1",
-        "spark.driver.bindAddress": "127.0.0.1",
-        "spark.driver.extraJavaOptions": f"-Duser.timezone=UTC -Dderby.system.home={tmp_path}",
-        "spark.sql.session.timeZone": "UTC",
-        "spark.sql.catalogImplementation": "hive",
-        "spark.sql.warehouse.dir": str(tmp_path / "warehouse"),
-        "spark.hadoop.javax.jdo.option.ConnectionURL":
-            f"jdbc:derby:;databaseName={tmp_path / 'metastore_db'};create=true",
-        "spark.sql.sources.partitionOverwriteMode": "dynamic",
-    }
+    # A lakehouse of its own: the profile's settings with another data folder.
+    other = Lakehouse(home=PROJECT_DIR, data_dir=tmp_path / "data")
+    other.catalog_file.parent.mkdir(parents=True)
+    os.environ["TELEMETRY_DATA_DIR"], saved = str(other.data_dir), os.environ["TELEMETRY_DATA_DIR"]
+    try:
+        conf = {**spark_conf(other), "spark.master": "local[1]"}
+    finally:
+        os.environ["TELEMETRY_DATA_DIR"] = saved
     command = [str(spark_home() / "bin" / "spark-submit")]
     for key, value in conf.items():
         command += ["--conf", f"{key}={value}"]
@@ -48,8 +43,8 @@ def test_spark_submit_lands_a_day_in_bronze(tmp_path):
         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "ingested 2025-08-01: 4 lines into bronze.raw_telemetry" in done.stdout
-    partition = tmp_path / "warehouse" / "bronze.db" / "raw_telemetry" / "received_on=2025-08-01"
-    rows = pq.read_table(partition, columns=["source_file", "line_number", "raw_line"]).to_pylist()
+    rows = iceberg_catalog(other).load_table("bronze.raw_telemetry").scan(
+        selected_fields=("source_file", "line_number", "raw_line")).to_arrow().to_pylist()
     assert sorted((r["source_file"], r["line_number"], r["raw_line"]) for r in rows) == [
         ("2025/08/01/s1/d1.jsonl", 1, '{"a": 1}'),
         ("2025/08/01/s1/d1.jsonl", 3, '{"a": 2}'),

@@ -13,6 +13,7 @@ import pytest
 from ingest.bronze import BRONZE_TABLE
 from telemetry.jobs import ingest, run_day
 from telemetry.pipeline.dbt import run_dbt
+from telemetry.pipeline.readers import iceberg_catalog, read_event_dates
 from telemetry.pipeline.registry import REGISTRY_PATH, load_registry
 from telemetry.settings import LakehouseError
 from telemetry.simulator import DayManifest, generate
@@ -242,18 +243,19 @@ def test_metrics_json_tells_the_truth_and_is_stable(runs):
     assert {t["type"] for t in tests} == {"test"}
 
 
-def test_gold_is_parquet_any_reader_finds(runs, lake):
-    folder = lake.table_dir("gold.site_daily_kpis")
+def test_gold_reads_outside_spark_through_pyiceberg(runs, lake):
+    rows = read_event_dates(lake, "gold.site_daily_kpis", [D1]).to_pylist()
     sites = {d.site_id for d in load_registry()}
-    assert {p.name for p in (folder / f"event_date={D1}").iterdir()} == \
-        {f"site_id={s}" for s in sites}
-    table = pq.read_table(folder, filters=[("event_date", "=", D1.isoformat())])
-    rows = table.to_pylist()
     assert sorted(str(r["site_id"]) for r in rows) == sorted(sites)
     by_site = {str(r["site_id"]): r for r in rows}
     for row in runs.after_d2.gold:
         if row[0] == D1:
             assert by_site[row[1]]["energy_wh_total"] == row[2]
+    # Iceberg tables, format version 2, Parquet data files.
+    table = iceberg_catalog(lake).load_table("gold.site_daily_kpis")
+    assert table.metadata.format_version == 2
+    files = list(lake.table_dir("gold.site_daily_kpis").rglob("*.parquet"))
+    assert files and pq.read_metadata(files[0]).num_columns > 0
 
 
 def test_dbt_unit_tests_pass(runs, lake):

@@ -25,10 +25,11 @@
                 ~ "Accepted values are: ['ephemeral', 'table', 'view']") }}
         {%- endif -%}
         {%- set failures = load_result('main')['table'].columns['failures'].values()[0] -%}
-        {%- set stored = adapter.get_relation(database=database, schema=schema, identifier=model['alias']) -%}
-        {%- if stored is not none -%}
-            {%- do adapter.drop_relation(stored) -%}
-        {%- endif -%}
+        {#- Iceberg views are not listed with the tables dbt looks up: drop by kind. -#}
+        {% call statement('drop_stored_failures') -%}
+            drop {{ 'view' if store_failures_as == 'view' else 'table' }} if exists
+                {{ api.Relation.create(identifier=model['alias'], schema=schema, database=database) }}
+        {%- endcall %}
         {%- if (failures or 0) != 0 -%}
             {%- set failing_rows = api.Relation.create(identifier=model['alias'], schema=schema,
                                                        database=database, type=store_failures_as) -%}

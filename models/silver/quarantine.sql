@@ -3,7 +3,7 @@
 {{
     config(
         partition_by=['received_on'],
-        pre_hook="{{ drop_partitions('received_on', [process_date()]) }}",
+        pre_hook="{{ empty_partitions('received_on', [process_date()]) }}",
     )
 }}
 

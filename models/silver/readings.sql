@@ -6,7 +6,7 @@
 {{
     config(
         partition_by=['event_date', 'site_id'],
-        pre_hook="{{ drop_partitions('event_date', owned_event_dates(ref('int_receive_day_event_dates'))) }}",
+        pre_hook="{{ empty_partitions('event_date', owned_event_dates(ref('int_receive_day_event_dates'))) }}",
     )
 }}
 

@@ -7,7 +7,7 @@
     config(
         partition_by=['received_on'],
         pre_hook=[
-            "{{ drop_partitions('received_on', [process_date()]) }}",
+            "{{ empty_partitions('received_on', [process_date()]) }}",
             "refresh table {{ source('bronze', 'raw_telemetry') }}",
         ],
     )

@@ -3,8 +3,8 @@ plugin (the ingest job and the metrics connect to it), sharing one metastore and
 
 `telemetry server start` launches it with `spark-submit` from the pyspark install, with the same
 Spark settings as the embedded engine (the `local` target of `profiles/profiles.yml`), bound to
-127.0.0.1. The server holds the lakehouse's lock for as long as it lives, so an embedded run
-cannot open the same Derby metastore behind its back.
+127.0.0.1. It opens the same Iceberg catalog as the embedded engine, which other processes (an
+embedded run, a reader) may open at the same time.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from telemetry.services.process import Service, require_free_port
 from telemetry.settings import CONNECT_PORT, LOOPBACK, THRIFT_PORT, Lakehouse
 from telemetry.spark import (
     ServerAddress,
-    hand_over_lock,
-    lock_lakehouse,
+    connect_session,
+    require_jars,
     require_java,
     server_address,
     spark_conf,
@@ -45,6 +45,8 @@ def server_command(lake: Lakehouse, address: ServerAddress, master: str | None =
         "spark.plugins": CONNECT_PLUGIN,
         "spark.connect.grpc.binding.address": LOOPBACK,
         "spark.connect.grpc.binding.port": str(address.connect_port),
+        # Spark Connect loads the catalog's classes from the driver's class path.
+        "spark.driver.extraClassPath": ":".join(str(path) for path in require_jars(lake)),
     })
     command = [str(spark_home() / "bin" / "spark-submit"), "--class", THRIFT_SERVER_CLASS]
     for key, value in conf.items():
@@ -69,16 +71,17 @@ def start_server(lake: Lakehouse, master: str | None = None) -> ServerAddress:
     service.require_stopped()
     require_free_port(address.thrift_port, THRIFT_PORT[0])
     require_free_port(address.connect_port, CONNECT_PORT[0])
-    lock = lock_lakehouse(lake)
+    lake.catalog_file.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "SPARK_HOME": str(spark_home()), "SPARK_LOCAL_IP": LOOPBACK}
-    pid = service.start(
+    service.start(
         server_command(lake, address, master), env,
         ready=lambda: address.answers(address.thrift_port) and address.answers(
             address.connect_port),
         where=f"{LOOPBACK}:{address.thrift_port} (Thrift) and {address.connect_url}",
-        timeout_s=START_TIMEOUT_S, pass_fds=(lock,),
+        timeout_s=START_TIMEOUT_S,
     )
-    hand_over_lock(lake, pid)
+    # dbt's Thrift client starts every connection with `use default`.
+    connect_session(address).sql("create namespace if not exists default").collect()
     return address
 
 
