@@ -177,7 +177,7 @@ def bench_volume(root: Path, multiplier: int, rows_per_device: int, repeats: int
 
     names = ["spark alone: JSON -> Parquet", "ingest (in telemetry run)", "dbt build",
              "metrics export", "telemetry run (whole)", "baseline (hand-written job)",
-             "session start (in telemetry run)"]
+             "session start (in telemetry run)", "branch + publish (in telemetry run)"]
     for name in names:
         figures.setdefault(f"{name} {tag}", Figure(f"{name} {tag}", rows=lines))
     nodes: dict[str, list[float]] = {}
@@ -200,6 +200,8 @@ def bench_volume(root: Path, multiplier: int, rows_per_device: int, repeats: int
         for name, value in [("ingest (in telemetry run)", timings["ingest"]),
                             ("dbt build", timings["dbt_build"]),
                             ("metrics export", timings["metrics"]),
+                            ("branch + publish (in telemetry run)",
+                             timings["branch"] + timings["publish"]),
                             ("session start (in telemetry run)", run["session_start_s"]),
                             ("telemetry run (whole)", sample.seconds)]:
             figures[f"{name} {tag}"].seconds.append(value)

@@ -45,8 +45,12 @@ with DAG(
                           description="Simulate the day's raw files (off: wait for real ones)"),
         "rows_per_device": Param(1440, type="integer", minimum=1, maximum=86400),
         "seed": Param(42, type="integer"),
+        # The quality gates (dbt vars of the same names): a failing gate publishes nothing.
+        "max_rejected_share": Param(0.05, type="number", minimum=0, maximum=1),
+        "min_devices_reporting_share": Param(0.5, type="number", minimum=0, maximum=1),
     },
     tags=["energy", "dbt", "spark"],
+    user_defined_macros={"run_branch": airflow_tasks.run_branch},
 ) as dag:
     choose_source = BranchPythonOperator(
         task_id="choose_source", python_callable=airflow_tasks.choose_source,
@@ -70,7 +74,13 @@ with DAG(
             dbt_project_path=PROJECT_DIR,
             manifest_path=MANIFEST,
             install_dbt_deps=False,
-            dbt_vars={"process_date": "{{ ds }}"},
+            # Every node writes and tests the run's branch; `publish` makes it the tables' main.
+            dbt_vars={
+                "process_date": "{{ ds }}",
+                "run_branch": "{{ run_branch(ds) }}",
+                "max_rejected_share": "{{ params.max_rejected_share }}",
+                "min_devices_reporting_share": "{{ params.min_devices_reporting_share }}",
+            },
             env_vars=airflow_tasks.dbt_env(),
         ),
         profile_config=ProfileConfig(
@@ -93,10 +103,13 @@ with DAG(
         operator_args={"pool": SPARK_POOL,
                        "dbt_cmd_flags": ["--exclude-resource-type", "unit_test"]},
     )
+    publish = PythonOperator(
+        task_id="publish", python_callable=airflow_tasks.publish, pool=SPARK_POOL,
+    )
     write_metrics = PythonOperator(
         task_id="write_metrics", python_callable=airflow_tasks.write_quality_metrics,
         pool=SPARK_POOL,
     )
 
     choose_source >> [generate_raw, wait_for_raw] >> raw_ready >> ingest_bronze >> dbt
-    dbt >> write_metrics
+    dbt >> publish >> write_metrics

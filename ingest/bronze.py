@@ -76,7 +76,8 @@ def transform(files: DataFrame, raw_dir: Path, day: dt.date, ingested_at: dt.dat
 
 
 def ensure_bronze_table(spark: SparkSession) -> None:
-    """Create the Bronze table (an Iceberg table, format version 2) when it does not exist."""
+    """Create the Bronze table (an Iceberg table, format version 2) when it does not exist. Its
+    writes go to the branch `spark.wap.branch` names, when the session sets one."""
     schema, _ = BRONZE_TABLE.split(".")
     spark.sql(f"create namespace if not exists {schema}")
     columns = ", ".join(
@@ -86,7 +87,8 @@ def ensure_bronze_table(spark: SparkSession) -> None:
         f"create table if not exists {BRONZE_TABLE} ({columns}) "
         "using iceberg partitioned by (received_on) "
         "comment 'Every raw telemetry line as received, partitioned by receive day' "
-        "tblproperties ('format-version' = '2', 'write.distribution-mode' = 'none')"
+        "tblproperties ('format-version' = '2', 'write.distribution-mode' = 'none', "
+        "'write.wap.enabled' = 'true')"
     )
 
 

@@ -11,5 +11,9 @@
         where received_on = date'{{ process_date() }}'
         order by event_date
     {%- endset -%}
+    {%- set on_branch = use_run_branch() -%}
+    {%- if on_branch -%}
+        {%- do run_query(on_branch) -%}
+    {%- endif -%}
     {{- return(run_query(query).columns[0].values() | list) -}}
 {%- endmacro %}

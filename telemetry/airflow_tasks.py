@@ -46,11 +46,30 @@ def raw_day_ready(ds: str) -> bool:
 
 
 def ingest_bronze(ds: str) -> int:
+    """Open the day's branch on every table, and land the day's raw lines there."""
     from telemetry import jobs
     from telemetry.spark import spark_session
 
     lake = lakehouse()
-    return jobs.ingest(spark_session(lake), lake, dt.date.fromisoformat(ds))
+    spark, day = spark_session(lake), dt.date.fromisoformat(ds)
+    jobs.start_day(spark, lake, day)
+    return jobs.ingest(spark, lake, day)
+
+
+def run_branch(ds: str) -> str:
+    """The branch the DAG run for `ds` writes and audits (the dbt var `run_branch`)."""
+    from telemetry.pipeline.publish import run_branch as branch_of
+
+    return branch_of(dt.date.fromisoformat(ds))
+
+
+def publish(ds: str) -> list[str]:
+    """Publish the day once every dbt node and test upstream has succeeded."""
+    from telemetry import jobs
+    from telemetry.spark import spark_session
+
+    lake = lakehouse()
+    return jobs.publish_day(spark_session(lake), lake, dt.date.fromisoformat(ds))
 
 
 def write_quality_metrics(ds: str) -> str:
@@ -77,3 +96,11 @@ def dbt_env() -> dict[str, str]:
         **NO_USAGE_TELEMETRY,
         "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", LOOPBACK),
     }
+
+
+def maintain() -> dict[str, dict[str, int]]:
+    """Weekly table maintenance: old snapshots expired, orphan files removed."""
+    from telemetry.pipeline.history import maintain as maintain_tables
+    from telemetry.spark import spark_session
+
+    return maintain_tables(spark_session(lakehouse()))

@@ -33,6 +33,23 @@ def _positive(text: str) -> int:
     return value
 
 
+def _dbt_vars(text: str) -> dict[str, object]:
+    """dbt vars as `dbt --vars` takes them: a YAML (or JSON) mapping."""
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        value = None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(
+            f"not a YAML mapping such as '{{max_rejected_share: 0.1}}': {text!r}")
+    taken = sorted({"process_date", "run_branch"} & set(value))
+    if taken:
+        raise argparse.ArgumentTypeError(f"{', '.join(taken)} is set by the run itself")
+    return value
+
+
 def _days(start: dt.date, end: dt.date | None) -> list[dt.date]:
     from telemetry.jobs import date_range
 
@@ -75,7 +92,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     reports: list[dict[str, object]] = []
     session_s = time.perf_counter() - started
     for day in days:
-        result = run_day(spark, lake, day)
+        result = run_day(spark, lake, day, args.vars)
         reports.append(result.report())
         print(f"\n{day}: {result.bronze_rows:,} Bronze lines; metrics in {result.metrics_path}")
         if args.show_kpis:
@@ -94,6 +111,36 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     path = day_metrics_from_artifacts(spark_session(lake), lake, args.date,
                                       [run_results_path(lake)])
     print(f"wrote {path}")
+
+
+def cmd_history(args: argparse.Namespace) -> None:
+    from telemetry.pipeline.history import check_table, snapshots
+    from telemetry.spark import spark_session
+
+    check_table(args.table)
+    print(f"{'made current at (UTC)':<28} {'snapshot id':>20}  operation  current")
+    for row in snapshots(spark_session(lakehouse()), args.table):
+        print(f"{row['made_current_at']!s:<28} {row['snapshot_id']:>20}  "
+              f"{row['operation'] or '-':<9}  {'yes' if row['is_current_ancestor'] else 'no'}")
+
+
+def cmd_rollback(args: argparse.Namespace) -> None:
+    from telemetry.pipeline.history import check_table, rollback
+    from telemetry.spark import spark_session
+
+    check_table(args.table)
+    current = rollback(spark_session(lakehouse()), args.table, args.to)
+    print(f"{args.table} is back at snapshot {current}")
+
+
+def cmd_maintain(args: argparse.Namespace) -> None:
+    from telemetry.pipeline.history import maintain
+    from telemetry.spark import spark_session
+
+    done = maintain(spark_session(lakehouse()), args.keep_days, args.retain_last)
+    for table, counts in done.items():
+        print(f"{table}: {counts['data_files_deleted']} expired data files and "
+              f"{counts['orphan_files_deleted']} orphan files deleted")
 
 
 def cmd_jars(args: argparse.Namespace) -> None:
@@ -220,7 +267,8 @@ def parser() -> argparse.ArgumentParser:
 
     for name, func, text in [
         ("ingest", cmd_ingest, "land a receive day's raw files in Bronze"),
-        ("run", cmd_run, "ingest + dbt build + quality metrics for a receive day, in one JVM"),
+        ("run", cmd_run, "ingest, dbt build and test a receive day on a branch of its own, publish "
+                         "it when its tests pass, write its quality metrics; in one JVM"),
     ]:
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--date", type=_date, required=True, help="receive day, YYYY-MM-DD")
@@ -231,10 +279,31 @@ def parser() -> argparse.ArgumentParser:
                              help="print the day's Gold KPIs (default: yes)")
             sub.add_argument("--report", type=Path,
                              help="write each day's stage and dbt-node timings to this JSON file")
+            sub.add_argument("--vars", type=_dbt_vars, default={},
+                             help="dbt vars, as for dbt: e.g. '{max_rejected_share: 0.1, "
+                                  "min_devices_reporting_share: 0.8}'")
 
     met = commands.add_parser("metrics", help="write the quality-metrics JSON of a built day")
     met.add_argument("--date", type=_date, required=True, help="receive day, YYYY-MM-DD")
     met.set_defaults(func=cmd_metrics)
+
+    hist = commands.add_parser("history", help="list a table's versions (Iceberg snapshots)")
+    hist.add_argument("--table", required=True, help="e.g. gold.site_daily_kpis")
+    hist.set_defaults(func=cmd_history)
+    back = commands.add_parser(
+        "rollback", help="make an earlier version of a table current again")
+    back.add_argument("--table", required=True, help="e.g. gold.site_daily_kpis")
+    back.add_argument("--to", required=True,
+                      help="a snapshot id (telemetry history) or a UTC time YYYY-MM-DD HH:MM:SS")
+    back.set_defaults(func=cmd_rollback)
+
+    keep = commands.add_parser(
+        "maintain", help="expire old table versions and delete files no version uses")
+    keep.add_argument("--keep-days", type=_positive, default=7,
+                      help="keep every version younger than this many days (default 7)")
+    keep.add_argument("--retain-last", type=_positive, default=5,
+                      help="and at least this many versions of each table (default 5)")
+    keep.set_defaults(func=cmd_maintain)
 
     jars = commands.add_parser(
         "jars", help="fetch the Iceberg jars Spark needs from Maven Central into .jars/ (once)")

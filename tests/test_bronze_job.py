@@ -67,3 +67,16 @@ def test_bad_arguments_exit_with_usage(argv):
     with pytest.raises(SystemExit) as stop:
         bronze.main(argv)
     assert stop.value.code == 2
+
+
+def test_missing_iceberg_jars_are_named_with_the_way_to_get_them(tmp_path):
+    from telemetry.settings import LakehouseError
+    from telemetry.spark import require_jars
+
+    elsewhere = Lakehouse(home=tmp_path, data_dir=tmp_path / "data")
+    with pytest.raises(LakehouseError) as error:
+        require_jars(elsewhere)
+    message = str(error.value)
+    assert "iceberg-spark-runtime-4.1_2.13-1.12.0.jar" in message
+    assert "sqlite-jdbc-3.54.1.0.jar" in message
+    assert "make install" in message and "telemetry jars" in message

@@ -64,6 +64,16 @@ def dag(airflow_home):
     return bag.get_dag(DAG_ID)
 
 
+def test_the_maintenance_dag_runs_weekly_in_the_spark_pool(airflow_home):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(PROJECT_DIR / "dags"))
+    maintenance = bag.dags["energy_telemetry_maintenance"]
+    assert maintenance.timetable.expression == "0 4 * * 0"  # Sundays, 04:00 UTC
+    assert [t.task_id for t in maintenance.tasks] == ["maintain"]
+    assert maintenance.tasks[0].pool == "embedded_spark"
+
+
 def test_usage_telemetry_is_off(dag):
     from cosmos import telemetry
 
@@ -85,13 +95,18 @@ def test_dag_shape(dag):
         "dbt.stg_bronze__raw_telemetry_model_build", "dbt.int_receive_day_event_dates_model_build"}
     assert "dbt.readings_model_build" in tasks["dbt.site_daily_kpis_model_build"].upstream_task_ids
     assert "ingest_bronze" in tasks["dbt.devices_seed_build"].upstream_task_ids
-    before_metrics = {t.task_id for t in tasks["write_metrics"].get_flat_relatives(upstream=True)}
+    # Publish waits for every dbt node and test: a failing test publishes nothing.
+    before_publish = {t.task_id for t in tasks["publish"].get_flat_relatives(upstream=True)}
     dbt_tasks = {task_id for task_id in tasks if task_id.startswith("dbt.")}
-    assert dbt_tasks <= before_metrics
-    for task_id in DBT_NODES | {"ingest_bronze", "write_metrics"}:
+    assert dbt_tasks <= before_publish
+    assert tasks["write_metrics"].upstream_task_ids == {"publish"}
+    for task_id in DBT_NODES | {"ingest_bronze", "publish", "write_metrics"}:
         assert tasks[task_id].pool == "embedded_spark", task_id
         assert tasks[task_id].retries == 2
-    assert tasks["dbt.readings_model_build"].vars == {"process_date": "{{ ds }}"}
+    assert tasks["dbt.readings_model_build"].vars == {
+        "process_date": "{{ ds }}", "run_branch": "{{ run_branch(ds) }}",
+        "max_rejected_share": "{{ params.max_rejected_share }}",
+        "min_devices_reporting_share": "{{ params.min_devices_reporting_share }}"}
     assert "vars" in tasks["dbt.readings_model_build"].template_fields
 
 
@@ -132,3 +147,4 @@ def test_dag_writes_the_metrics_with_every_dbt_tasks_tests(dag_run, lake):
             "assert_gold_has_every_registered_site", "assert_gold_consistent_with_silver"} <= names
     assert {t["status"] for t in metrics["dbt_tests"]} <= {"pass", "warn"}
     assert metrics["bronze_rows"] > 0
+    assert {"gate_rejected_share", "gate_devices_reporting_share"} <= names

@@ -241,6 +241,8 @@ def test_metrics_json_tells_the_truth_and_is_stable(runs):
             "reconciliation_no_accepted_line_lost", "assert_gold_has_every_registered_site",
             "assert_gold_consistent_with_silver", "readings_one_row_per_device_and_time"} <= names
     assert {t["type"] for t in tests} == {"test"}
+    assert {"gate_rejected_share", "gate_devices_reporting_share"} <= names
+    assert metrics["status"] == "passed"
 
 
 def test_gold_reads_outside_spark_through_pyiceberg(runs, lake):

@@ -10,6 +10,12 @@
     {%- set sql_header = config.get('sql_header') if flags.REQUIRE_SQL_HEADER_IN_TEST_CONFIGS else none -%}
     {%- set sql_with_limit = get_limit_subquery_sql(sql, limit) -%}
 
+    {#- A run's tests audit its branch: the data it has not published yet. -#}
+    {%- set on_branch = use_run_branch() -%}
+    {%- if on_branch -%}
+        {% call statement('use_run_branch') -%} {{ on_branch }} {%- endcall %}
+    {%- endif -%}
+
     {% call statement('main', fetch_result=True) -%}
         {% if sql_header %}{{ sql_header }}{% endif %}
         {{ get_test_sql(sql_with_limit, config.get('fail_calc'), config.get('warn_if'),

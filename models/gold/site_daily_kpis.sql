@@ -40,7 +40,7 @@ devices as (
 
 owned_dates as (
 
-    select explode(array({{ date_list(owned_dates) }})) as event_date
+    select explode(cast(array({{ date_list(owned_dates) }}) as array<date>)) as event_date
 
 ),
 

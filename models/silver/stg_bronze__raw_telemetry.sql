@@ -1,15 +1,10 @@
 {#- Every Bronze line of the receive day parsed and classified once: typed fields, and the first
     rejection reason that applies (null for a line that becomes a reading). Stored per receive day
-    so that the models downstream read parsed rows instead of parsing the JSON again. Bronze is
-    written by another session (the ingest job): the pre-hook refreshes it, so that a session of
-    a long-lived server forgets any file listing of it that it holds. -#}
+    so that the models downstream read parsed rows instead of parsing the JSON again. -#}
 {{
     config(
         partition_by=['received_on'],
-        pre_hook=[
-            "{{ empty_partitions('received_on', [process_date()]) }}",
-            "refresh table {{ source('bronze', 'raw_telemetry') }}",
-        ],
+        pre_hook="{{ empty_partitions('received_on', [process_date()]) }}",
     )
 }}
 

@@ -23,33 +23,46 @@ class NodeResult:
     execution_time: float | None = None
 
 
-def dbt_vars(day: dt.date) -> str:
-    return json.dumps({"process_date": day.isoformat()})
+def dbt_vars(day: dt.date, extra: dict[str, Any] | None = None) -> str:
+    """The --vars of a run for `day`: process_date, and any others given."""
+    return json.dumps({**(extra or {}), "process_date": day.isoformat()})
 
 
-def run_dbt(lake: Lakehouse, command: list[str], day: dt.date | None = None
-            ) -> list[NodeResult]:
-    """`dbt <command>` for the project, in-process; the node results, or a LakehouseError naming
-    what failed."""
+def run_dbt(lake: Lakehouse, command: list[str], day: dt.date | None = None,
+            extra_vars: dict[str, Any] | None = None, check: bool = True) -> list[NodeResult]:
+    """`dbt <command>` for the project, in-process; the node results. A command that could not
+    run is a LakehouseError; one whose nodes failed too, unless `check` is false."""
     from dbt.cli.main import dbtRunner
 
     disable_usage_telemetry()
     args = [*command, "--project-dir", str(lake.home), "--profiles-dir", str(lake.profiles_dir)]
     if day is not None:
-        args += ["--vars", dbt_vars(day)]
+        args += ["--vars", dbt_vars(day, extra_vars)]
     outcome = dbtRunner().invoke(args)
     results = node_results(_run_results(outcome.result))
     if outcome.exception is not None:
         raise LakehouseError(f"dbt {' '.join(command)} could not run: {outcome.exception}")
-    if not outcome.success:
-        failed = [f"{r.name} ({r.status})" for r in results if r.status in {"error", "fail"}]
+    if not outcome.success and check:
         raise LakehouseError(
             f"dbt {' '.join(command)} failed"
             + (f" for {day}" if day else "")
-            + (": " + ", ".join(failed) if failed else "")
+            + (": " + ", ".join(failed_nodes(results)) if failed_nodes(results) else "")
             + ". dbt's log above says why."
         )
     return results
+
+
+def failed_nodes(results: list[NodeResult]) -> list[str]:
+    """The nodes that failed or errored, as 'name (status)'."""
+    return [f"{r.name} ({r.status})" for r in results if r.status in {"error", "fail"}]
+
+
+def run_status(results: list[NodeResult]) -> str:
+    """`failed` when a node failed or errored, `warned` when a test warned, else `passed`."""
+    statuses = {r.status for r in results}
+    if statuses & {"error", "fail", "runtime error"}:
+        return "failed"
+    return "warned" if "warn" in statuses else "passed"
 
 
 def _run_results(result: Any) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
-from telemetry.pipeline.dbt import NodeResult
+from telemetry.pipeline.dbt import NodeResult, run_status
 from telemetry.settings import Lakehouse, LakehouseError
 
 BOOK_TABLE = "silver.receive_day_reconciliation"
@@ -47,14 +47,25 @@ def day_book(spark: SparkSession, day: dt.date) -> dict[str, Any]:
     return book
 
 
-def quality_metrics(spark: SparkSession, day: dt.date, tests: Iterable[NodeResult]
-                    ) -> dict[str, Any]:
-    """The day's metrics: its book from the warehouse, plus the dbt test results."""
-    book = day_book(spark, day)
+def quality_metrics(spark: SparkSession, day: dt.date, tests: Iterable[NodeResult],
+                    unpublished_branch: str | None = None) -> dict[str, Any]:
+    """The day's metrics: its book from the warehouse, the dbt test results and the run's status
+    (`passed`, `warned`, `failed`). A failed run's book is read from its unpublished branch (the
+    session reads there), and may be missing when the build stopped before it."""
+    tests = list(tests)
+    status = run_status(tests)
+    try:
+        book = day_book(spark, day)
+        book["event_dates_recomputed"] = [d.isoformat() for d in book["event_dates_recomputed"]]
+    except LakehouseError:
+        if status != "failed":
+            raise
+        book = {}
     return {
         **book,
         "receive_date": day.isoformat(),
-        "event_dates_recomputed": [d.isoformat() for d in book["event_dates_recomputed"]],
+        "status": status,
+        **({"unpublished_branch": unpublished_branch} if unpublished_branch else {}),
         "dbt_tests": sorted(
             (
                 {"name": t.name, "type": t.resource_type, "status": t.status,

@@ -1,0 +1,158 @@
+"""Write, audit, publish: a run's new data is invisible to readers until its tests have passed.
+
+A run writes every table it changes on an Iceberg branch of its own (`run_YYYYMMDD`, made from
+`main` when the run starts; `spark.wap.branch` sends the session's writes, and its reads, there).
+dbt's data tests then audit the branch. Only when every error-severity test passed are the
+branches published: for each table one fast-forward of `main` to the run's branch, a single
+atomic commit, so a reader sees a table's whole old version or its whole new one. A run that
+fails keeps its branches for the operator to inspect (`... version as of 'run_YYYYMMDD'`).
+
+Runs publish one at a time (a lock in the data folder). A run whose tables' `main` moved on after
+it began (another run published meanwhile) publishes nothing and says so: re-running it
+recomputes the day from the newer data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+import re
+import time
+from collections.abc import Iterator
+
+from pyspark.sql import SparkSession
+
+from ingest.bronze import BRONZE_TABLE
+from telemetry.settings import CATALOG_NAME, Lakehouse, LakehouseError
+
+WAP_BRANCH_CONF = "spark.wap.branch"
+# Every table a run writes, in the order a run writes them.
+PUBLISHED_TABLES = (
+    BRONZE_TABLE,
+    "silver.stg_bronze__raw_telemetry",
+    "silver.int_receive_day_event_dates",
+    "silver.quarantine",
+    "silver.readings",
+    "silver.receive_day_reconciliation",
+    "gold.site_daily_kpis",
+)
+_BRANCH = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+class PublishConflict(LakehouseError):
+    """Another run published a table after this run began; this run published nothing."""
+
+
+def run_branch(day: dt.date) -> str:
+    """The branch of the run for a receive day."""
+    return f"run_{day:%Y%m%d}"
+
+
+def check_branch(branch: str) -> str:
+    if not _BRANCH.match(branch):
+        raise LakehouseError(f"{branch!r} is not a branch name (lowercase letters, digits, _)")
+    return branch
+
+
+def existing_tables(spark: SparkSession) -> list[str]:
+    return [table for table in PUBLISHED_TABLES if spark.catalog.tableExists(table)]
+
+
+def metadata_change(spark: SparkSession, statement: str, attempts: int = 8) -> None:
+    """Run a statement that commits table metadata (a branch, a property), again when another
+    process committed to the same table meanwhile: Spark's branch statements do not retry an
+    Iceberg commit that lost the race, as data writes do."""
+    for attempt in range(1, attempts + 1):
+        try:
+            spark.sql(statement)
+            return
+        except Exception as error:  # pyspark raises its own classes, embedded and over Connect
+            if "CommitFailedException" not in str(error) or attempt == attempts:
+                if "CommitFailedException" in str(error):
+                    raise LakehouseError(f"{statement}: the table kept changing under "
+                                         f"{attempts} attempts; try again") from None
+                raise
+            time.sleep(0.2 * attempt)
+
+
+def _wap_enabled(spark: SparkSession, table: str) -> bool:
+    rows = spark.sql(f"show tblproperties {table} ('write.wap.enabled')").collect()
+    return bool(rows) and str(rows[0][1]).lower() == "true"
+
+
+def open_branch(spark: SparkSession, branch: str) -> None:
+    """Start the run's branch from `main` on every table that exists (dropping what an earlier
+    attempt left), and send this session's writes and reads to it."""
+    check_branch(branch)
+    spark.conf.unset(WAP_BRANCH_CONF)
+    for table in existing_tables(spark):
+        if not _wap_enabled(spark, table):
+            metadata_change(
+                spark, f"alter table {table} set tblproperties ('write.wap.enabled' = 'true')")
+        metadata_change(spark, f"alter table {table} drop branch if exists {branch}")
+        metadata_change(spark, f"alter table {table} create branch {branch}")
+    spark.conf.set(WAP_BRANCH_CONF, branch)
+
+
+def close_branch(spark: SparkSession) -> None:
+    """Send this session's reads and writes back to `main`."""
+    spark.conf.unset(WAP_BRANCH_CONF)
+
+
+def _snapshot_of(spark: SparkSession, table: str, ref: str) -> int | None:
+    rows = spark.sql(f"select snapshot_id from {CATALOG_NAME}.{table}.refs "
+                     f"where name = '{ref}'").collect()
+    return rows[0]["snapshot_id"] if rows else None
+
+
+def _is_ancestor(spark: SparkSession, table: str, ancestor: int | None, head: int) -> bool:
+    if ancestor is None:
+        return True
+    query = f"select snapshot_id, parent_id from {CATALOG_NAME}.{table}.snapshots"
+    parents = {r["snapshot_id"]: r["parent_id"] for r in spark.sql(query).collect()}
+    current: int | None = head
+    while current is not None:
+        if current == ancestor:
+            return True
+        current = parents.get(current)
+    return False
+
+
+@contextlib.contextmanager
+def publish_lock(lake: Lakehouse) -> Iterator[None]:
+    """One publisher at a time on this lakehouse: others wait here."""
+    lake.data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lake.data_dir / ".publish.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def publish(spark: SparkSession, lake: Lakehouse, branch: str) -> list[str]:
+    """Fast-forward `main` of every table to the run's branch, then drop the branch; the tables
+    published. Nothing is published when any table's `main` is no longer where the branch
+    started (PublishConflict)."""
+    check_branch(branch)
+    close_branch(spark)
+    with publish_lock(lake):
+        heads = {}
+        for table in existing_tables(spark):
+            head = _snapshot_of(spark, table, branch)
+            if head is None:
+                continue
+            if not _is_ancestor(spark, table, _snapshot_of(spark, table, "main"), head):
+                raise PublishConflict(
+                    f"{table} was published by another run after this run began; nothing of "
+                    f"this run was published (its branch {branch!r} is kept). Run the day again."
+                )
+            heads[table] = head
+        for table in heads:
+            metadata_change(spark, f"call {CATALOG_NAME}.system.fast_forward("
+                                   f"'{CATALOG_NAME}.{table}', 'main', '{branch}')")
+        for table in heads:
+            metadata_change(spark, f"alter table {table} drop branch if exists {branch}")
+    return list(heads)

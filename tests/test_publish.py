@@ -1,0 +1,260 @@
+"""Write, audit, publish on the embedded engine: a day whose tests fail publishes nothing of it;
+a reader in another process never sees a day half replaced; a rollback restores a version.
+
+The expected values come from the raw files and from the tables as they were before each step,
+never from the code under test."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ingest.layout import day_folder
+from telemetry.jobs import RunFailed, run_day
+from telemetry.pipeline.history import maintain, rollback, snapshots
+from telemetry.pipeline.registry import REGISTRY_PATH, load_registry
+from telemetry.settings import LakehouseError
+from telemetry.simulator import generate
+from tests import reference
+from tests.conftest import table_rows
+
+pytestmark = pytest.mark.spark
+
+DAY = dt.date(2026, 1, 20)
+BRANCH = "run_20260120"
+GOLD = "gold.site_daily_kpis"
+EVENT_DATES = f"date'{DAY - dt.timedelta(days=1)}', date'{DAY}'"
+QUERIES = {
+    "bronze": "select source_file, line_number, raw_line from bronze.raw_telemetry "
+              f"where received_on = date'{DAY}'",
+    "readings": "select device_id, reading_at, power_w, soc_percent, received_on, source_file "
+                f"from silver.readings where event_date in ({EVENT_DATES})",
+    "quarantine": "select source_file, line_number, rejection_reason from silver.quarantine "
+                  f"where received_on = date'{DAY}'",
+    "reconciliation": "select bronze_rows, silver_rows, duplicates_dropped, rejected_rows "
+                      f"from silver.receive_day_reconciliation where received_on = date'{DAY}'",
+    "gold": "select event_date, site_id, readings_count, energy_wh_total, uptime_percent "
+            f"from {GOLD} where event_date in ({EVENT_DATES})",
+}
+
+
+def day_tables(spark) -> dict[str, list[tuple]]:
+    return {name: table_rows(spark, query) for name, query in QUERIES.items()}
+
+
+def raw_line_count(lake) -> int:
+    """Non-blank lines in the day's raw files, counted from the files themselves."""
+    return sum(1 for path in day_folder(lake.raw_dir, DAY).rglob("*.jsonl")
+               for line in path.read_text().splitlines() if line.strip())
+
+
+@pytest.fixture(scope="module")
+def published(spark, lake):
+    generate(lake.raw_dir, load_registry(), DAY, rows_per_device=48, seed=11)
+    run_day(spark, lake, DAY)
+    return day_tables(spark)
+
+
+def test_a_day_failing_a_quality_gate_publishes_nothing_of_it(published, spark, lake):
+    assert published["readings"] and published["gold"]
+    path = next(iter(sorted(day_folder(lake.raw_dir, DAY).rglob("*.jsonl"))))
+    original = path.read_bytes()
+    # A tenth of the day's lines more, none of them JSON: past the 5% rejected-lines gate.
+    garbage = raw_line_count(lake) // 10
+    path.write_bytes(original + b"".join(b"garbled %d\n" % i for i in range(garbage)))
+    try:
+        with pytest.raises(RunFailed, match=f"gate_rejected_share.*{BRANCH}"):
+            run_day(spark, lake, DAY)
+        # Every table is as it was: Bronze, Silver, Gold and the books.
+        assert day_tables(spark) == published
+        # The metrics say what happened, from the unpublished data.
+        metrics = json.loads((lake.metrics_dir / f"quality_{DAY}.json").read_text())
+        assert metrics["status"] == "failed"
+        assert metrics["unpublished_branch"] == BRANCH
+        assert metrics["bronze_rows"] == raw_line_count(lake)
+        gate = {t["name"]: t for t in metrics["dbt_tests"]}["gate_rejected_share"]
+        assert gate["status"] == "fail"
+        # The new data waits on the run's branch for the operator.
+        on_branch = table_rows(spark, "select count(*), count_if(raw_line like 'garbled %') "
+                                      f"from bronze.raw_telemetry version as of '{BRANCH}' "
+                                      f"where received_on = date'{DAY}'")
+        assert on_branch == [(raw_line_count(lake), garbage)]
+    finally:
+        path.write_bytes(original)
+
+
+POLLER = r"""
+import json, sys, time, datetime as dt
+from pyiceberg.expressions import EqualTo
+from telemetry.pipeline.readers import iceberg_catalog
+from telemetry.settings import lakehouse
+lake, day, stop = lakehouse(), sys.argv[1], sys.argv[2]
+import pathlib
+catalog = iceberg_catalog(lake)
+deadline = time.monotonic() + 900
+while time.monotonic() < deadline:
+    readings = catalog.load_table("silver.readings").scan(
+        row_filter=EqualTo("event_date", day), selected_fields=("device_id",)).to_arrow()
+    gold = catalog.load_table("gold.site_daily_kpis").scan(
+        row_filter=EqualTo("event_date", day),
+        selected_fields=("site_id", "readings_count")).to_arrow().to_pylist()
+    print(json.dumps({"readings": readings.num_rows, "gold_sites": len(gold),
+                      "gold_readings": sum(r["readings_count"] for r in gold)}), flush=True)
+    if pathlib.Path(stop).exists():
+        break
+    time.sleep(0.2)
+"""
+
+
+def counts(spark) -> dict[str, int]:
+    return {
+        "readings": table_rows(spark, "select count(*) from silver.readings "
+                                      f"where event_date = date'{DAY}'")[0][0],
+        "gold_sites": table_rows(spark, f"select count(*) from {GOLD} "
+                                        f"where event_date = date'{DAY}'")[0][0],
+        "gold_readings": table_rows(spark, f"select sum(readings_count) from {GOLD} "
+                                           f"where event_date = date'{DAY}'")[0][0],
+    }
+
+
+def test_a_reader_in_another_process_never_sees_a_partial_day(published, spark, lake,
+                                                              tmp_path):
+    before = counts(spark)
+    removed = sorted(day_folder(lake.raw_dir, DAY).rglob("*.jsonl"))[-1]
+    removed.rename(tmp_path / removed.name)
+    stop = tmp_path / "stop"
+    poller = subprocess.Popen([sys.executable, "-c", POLLER, DAY.isoformat(), str(stop)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3)
+        run_day(spark, lake, DAY)
+        time.sleep(2)
+    finally:
+        stop.touch()
+        out, err = poller.communicate(timeout=120)
+        (tmp_path / removed.name).rename(removed)
+    after = counts(spark)
+    seen = [json.loads(line) for line in out.splitlines()]
+    assert poller.returncode == 0, err[-3000:]
+    assert before["readings"] > after["readings"] and after["gold_sites"] == before["gold_sites"]
+    # Polled throughout the run: the first look saw the old day, the last the new one, and
+    # every look in between one of the two, table by table; never an empty or half-built day.
+    assert len(seen) >= 5
+    assert seen[0] == before and seen[-1] == after
+    for look in seen:
+        for key in look:
+            assert look[key] in {before[key], after[key]}, (key, look, before, after)
+
+
+def test_rollback_restores_the_previous_gold_exactly(published, spark, lake):
+    current = snapshots(spark, GOLD)[-1]["snapshot_id"]
+    gold_before = table_rows(spark, QUERIES["gold"])
+    # Another version of the day: one more device went silent.
+    path = sorted(day_folder(lake.raw_dir, DAY).rglob("*.jsonl"))[0]
+    original = path.read_bytes()
+    path.write_bytes(b"")
+    try:
+        run_day(spark, lake, DAY)
+    finally:
+        path.write_bytes(original)
+    assert table_rows(spark, QUERIES["gold"]) != gold_before
+    assert rollback(spark, GOLD, str(current)) == current
+    assert table_rows(spark, QUERIES["gold"]) == gold_before
+
+
+def test_maintenance_expires_old_versions_and_keeps_the_current_one(published, spark):
+    gold_now = table_rows(spark, QUERIES["gold"])
+    assert len(snapshots(spark, GOLD)) > 1
+    done = maintain(spark, keep_days=0, retain_last=1)
+    assert done[GOLD]["data_files_deleted"] > 0
+    assert len(spark.sql(f"select * from lake.{GOLD}.snapshots").collect()) == 1
+    assert table_rows(spark, QUERIES["gold"]) == gold_now
+    with pytest.raises(LakehouseError, match="at least the last snapshot"):
+        maintain(spark, retain_last=0)
+
+
+@pytest.mark.parametrize(("table", "to", "message"), [
+    (GOLD, "12345", "has no snapshot 12345"),
+    (GOLD, "last tuesday", "neither a snapshot id nor a time"),
+    ("gold.nope", "1", "is not a table of the lakehouse"),
+])
+def test_a_rollback_it_cannot_do_is_refused_clearly(published, spark, table, to, message):
+    with pytest.raises(LakehouseError, match=message):
+        rollback(spark, table, to)
+
+
+KILLED = dt.date(2026, 2, 10)
+KILLED_BRANCH = "run_20260210"
+GOLD_OF_KILLED = (f"select * from {GOLD} where event_date in "
+                  f"(date'{KILLED - dt.timedelta(days=1)}', date'{KILLED}')")
+
+
+def killed_day_tables(spark) -> dict[str, list[tuple]]:
+    return {
+        "bronze": table_rows(spark, "select count(*) from bronze.raw_telemetry "
+                                    f"where received_on = date'{KILLED}'"),
+        "readings": table_rows(spark, "select device_id, reading_at, power_w from silver.readings "
+                                      f"where received_on = date'{KILLED}'"),
+        "gold": table_rows(spark, GOLD_OF_KILLED),
+    }
+
+
+def wait_for(condition, what: str, timeout_s: float = 300) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def branch_opened(lake) -> bool:
+    """Whether the run has opened its branch on every table (then it lands Bronze at once)."""
+    from telemetry.pipeline.readers import iceberg_catalog
+
+    return KILLED_BRANCH in iceberg_catalog(lake).load_table(GOLD).metadata.refs
+
+
+def test_a_run_killed_midway_publishes_nothing_and_a_rerun_completes_it(spark, lake):
+    generate(lake.raw_dir, load_registry(), KILLED, rows_per_device=48, seed=5)
+    run_day(spark, lake, KILLED)
+    published = killed_day_tables(spark)
+    # A new version of the day to publish: one device's file is gone.
+    sorted(day_folder(lake.raw_dir, KILLED).rglob("*.jsonl"))[0].unlink()
+    command = [sys.executable, "-m", "telemetry.cli", "run", "--date", str(KILLED),
+               "--no-show-kpis"]
+    # Killed while Bronze is written (its branch just opened) ...
+    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: branch_opened(lake) or run.poll() is not None, "the run's branch")
+    run.kill()
+    run.wait()
+    assert killed_day_tables(spark) == published
+    # ... and while dbt builds Silver.
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in run.stdout:
+        if "START sql incremental model silver.readings" in line:
+            break
+    run.kill()
+    run.wait()
+    assert killed_day_tables(spark) == published
+    # A rerun publishes the new version: Gold as the plain-Python reference computes it.
+    run_day(spark, lake, KILLED)
+    devices = reference.registry(REGISTRY_PATH)
+    readings = list(reference.silver(reference.raw_lines(lake.raw_dir, {KILLED}), devices)
+                    .readings.values())
+    gold = {(r["event_date"], r["site_id"]): r.asDict()
+            for r in spark.sql(GOLD_OF_KILLED).collect()}
+    for event_date in (KILLED - dt.timedelta(days=1), KILLED):
+        for site, values in reference.gold(readings, devices, event_date).items():
+            for column, value in values.items():
+                got = gold[(event_date, site)][column]
+                if value is None or isinstance(value, int):
+                    assert got == value, (event_date, site, column)
+                else:
+                    assert got == pytest.approx(value, rel=1e-9, abs=1e-6), (event_date, site)
+    assert killed_day_tables(spark)["gold"] != published["gold"]
