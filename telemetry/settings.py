@@ -128,6 +128,8 @@ def lakehouse() -> Lakehouse:
     data_dir = Path(os.environ.get("TELEMETRY_DATA_DIR") or home / "data").resolve()
     os.environ["TELEMETRY_HOME"] = str(home)
     os.environ["TELEMETRY_DATA_DIR"] = str(data_dir)
+    # The profile falls back on PWD, which a shell started without an environment may not set.
+    os.environ.setdefault("PWD", os.getcwd())
     return Lakehouse(home=home, data_dir=data_dir)
 
 
