@@ -43,10 +43,11 @@ def run_dbt(lake: Lakehouse, command: list[str], day: dt.date | None = None,
     if outcome.exception is not None:
         raise LakehouseError(f"dbt {' '.join(command)} could not run: {outcome.exception}")
     if not outcome.success and check:
+        failed = failed_nodes(results)
         raise LakehouseError(
             f"dbt {' '.join(command)} failed"
             + (f" for {day}" if day else "")
-            + (": " + ", ".join(failed_nodes(results)) if failed_nodes(results) else "")
+            + (": " + ", ".join(failed) if failed else "")
             + ". dbt's log above says why."
         )
     return results
@@ -60,7 +61,7 @@ def failed_nodes(results: list[NodeResult]) -> list[str]:
 def run_status(results: list[NodeResult]) -> str:
     """`failed` when a node failed or errored, `warned` when a test warned, else `passed`."""
     statuses = {r.status for r in results}
-    if statuses & {"error", "fail", "runtime error"}:
+    if statuses & {"error", "fail"}:
         return "failed"
     return "warned" if "warn" in statuses else "passed"
 

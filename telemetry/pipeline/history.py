@@ -8,16 +8,17 @@ import re
 
 from pyspark.sql import SparkSession
 
-from telemetry.pipeline.publish import PUBLISHED_TABLES
+from telemetry.pipeline.publish import PUBLISHED_TABLES, ref_snapshot
 from telemetry.settings import CATALOG_NAME, LakehouseError
 
-SEED_TABLE = "silver.devices"
+# Every table of the lakehouse: those a run publishes, and the registry's seed.
+LAKEHOUSE_TABLES = (*PUBLISHED_TABLES, "silver.devices")
 
 
 def check_table(table: str) -> str:
-    if table not in (*PUBLISHED_TABLES, SEED_TABLE):
+    if table not in LAKEHOUSE_TABLES:
         raise LakehouseError(f"{table!r} is not a table of the lakehouse; one of: "
-                             + ", ".join((*PUBLISHED_TABLES, SEED_TABLE)))
+                             + ", ".join(LAKEHOUSE_TABLES))
     return table
 
 
@@ -52,8 +53,7 @@ def rollback(spark: SparkSession, table: str, to: str) -> int:
                                  "(YYYY-MM-DD HH:MM:SS, UTC)") from None
         spark.sql(f"call {CATALOG_NAME}.system.rollback_to_timestamp("
                   f"{name}, timestamp '{when:%Y-%m-%d %H:%M:%S.%f}')")
-    return spark.sql(f"select snapshot_id from {CATALOG_NAME}.{table}.refs "
-                     "where name = 'main'").collect()[0]["snapshot_id"]
+    return ref_snapshot(spark, table, "main")
 
 
 def maintain(spark: SparkSession, keep_days: int = 7, retain_last: int = 5,
@@ -70,7 +70,7 @@ def maintain(spark: SparkSession, keep_days: int = 7, retain_last: int = 5,
     expire_before = now - dt.timedelta(days=keep_days)
     orphans_before = now - dt.timedelta(days=orphan_age_days)
     done: dict[str, dict[str, int]] = {}
-    for table in (*PUBLISHED_TABLES, SEED_TABLE):
+    for table in LAKEHOUSE_TABLES:
         if not spark.catalog.tableExists(table):
             continue
         name = f"'{CATALOG_NAME}.{table}'"

@@ -6,8 +6,6 @@ import datetime as dt
 
 from pyspark.sql import SparkSession
 
-from telemetry.pipeline.metrics import refresh_tables
-
 GOLD_TABLE = "gold.site_daily_kpis"
 KPI_COLUMNS = [
     "site_id",
@@ -23,7 +21,6 @@ KPI_COLUMNS = [
 
 
 def gold_kpis(spark: SparkSession, event_date: dt.date) -> list[dict[str, object]]:
-    refresh_tables(spark, [GOLD_TABLE])
     rows = spark.sql(
         f"select {', '.join(KPI_COLUMNS)} from {GOLD_TABLE} "
         f"where event_date = date'{event_date.isoformat()}' order by site_id"

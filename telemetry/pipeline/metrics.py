@@ -23,20 +23,12 @@ from telemetry.settings import Lakehouse, LakehouseError
 BOOK_TABLE = "silver.receive_day_reconciliation"
 
 
-def refresh_tables(spark: SparkSession, tables: Iterable[str]) -> None:
-    """Forget cached file listings of tables another session (dbt's) has just rewritten: a
-    session of a long-lived server would otherwise read the files it listed before."""
-    for table in tables:
-        spark.catalog.refreshTable(table)
-
-
 def metrics_path(lake: Lakehouse, day: dt.date) -> Path:
     return lake.metrics_dir / f"quality_{day.isoformat()}.json"
 
 
 def day_book(spark: SparkSession, day: dt.date) -> dict[str, Any]:
     """The day's row of the reconciliation model, as plain Python values."""
-    refresh_tables(spark, [BOOK_TABLE])
     rows = spark.sql(
         f"select * from {BOOK_TABLE} where received_on = date'{day.isoformat()}'").collect()
     if len(rows) != 1:

@@ -56,10 +56,6 @@ def check_branch(branch: str) -> str:
     return branch
 
 
-def existing_tables(spark: SparkSession) -> list[str]:
-    return [table for table in PUBLISHED_TABLES if spark.catalog.tableExists(table)]
-
-
 def metadata_change(spark: SparkSession, statement: str, attempts: int = 8) -> None:
     """Run a statement that commits table metadata (a branch, a property), again when another
     process committed to the same table meanwhile: Spark's branch statements do not retry an
@@ -69,11 +65,11 @@ def metadata_change(spark: SparkSession, statement: str, attempts: int = 8) -> N
             spark.sql(statement)
             return
         except Exception as error:  # pyspark raises its own classes, embedded and over Connect
-            if "CommitFailedException" not in str(error) or attempt == attempts:
-                if "CommitFailedException" in str(error):
-                    raise LakehouseError(f"{statement}: the table kept changing under "
-                                         f"{attempts} attempts; try again") from None
+            if "CommitFailedException" not in str(error):
                 raise
+            if attempt == attempts:
+                raise LakehouseError(f"{statement}: the table kept changing under "
+                                     f"{attempts} attempts; try again") from None
             time.sleep(0.2 * attempt)
 
 
@@ -83,11 +79,12 @@ def _wap_enabled(spark: SparkSession, table: str) -> bool:
 
 
 def open_branch(spark: SparkSession, branch: str) -> None:
-    """Start the run's branch from `main` on every table that exists (dropping what an earlier
-    attempt left), and send this session's writes and reads to it."""
+    """Start the run's branch from `main` on every table a run writes (they exist: the run
+    created them first), dropping what an earlier attempt left, and send this session's writes
+    and reads to it."""
     check_branch(branch)
     spark.conf.unset(WAP_BRANCH_CONF)
-    for table in existing_tables(spark):
+    for table in PUBLISHED_TABLES:
         if not _wap_enabled(spark, table):
             metadata_change(
                 spark, f"alter table {table} set tblproperties ('write.wap.enabled' = 'true')")
@@ -101,7 +98,8 @@ def close_branch(spark: SparkSession) -> None:
     spark.conf.unset(WAP_BRANCH_CONF)
 
 
-def _snapshot_of(spark: SparkSession, table: str, ref: str) -> int | None:
+def ref_snapshot(spark: SparkSession, table: str, ref: str) -> int | None:
+    """The snapshot a branch (`main`, a run's) points to; None when the table has no such ref."""
     rows = spark.sql(f"select snapshot_id from {CATALOG_NAME}.{table}.refs "
                      f"where name = '{ref}'").collect()
     return rows[0]["snapshot_id"] if rows else None
@@ -140,11 +138,11 @@ def publish(spark: SparkSession, lake: Lakehouse, branch: str) -> list[str]:
     close_branch(spark)
     with publish_lock(lake):
         heads = {}
-        for table in existing_tables(spark):
-            head = _snapshot_of(spark, table, branch)
+        for table in PUBLISHED_TABLES:
+            head = ref_snapshot(spark, table, branch)
             if head is None:
                 continue
-            if not _is_ancestor(spark, table, _snapshot_of(spark, table, "main"), head):
+            if not _is_ancestor(spark, table, ref_snapshot(spark, table, "main"), head):
                 raise PublishConflict(
                     f"{table} was published by another run after this run began; nothing of "
                     f"this run was published (its branch {branch!r} is kept). Run the day again."
