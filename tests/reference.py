@@ -13,10 +13,21 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+# `YYYY-MM-DDThh:mm[:ss[.fraction]]`, then `Z`, `±hh:mm`, `±hhmm`, `±hh` or nothing (SPEC: Raw
+# input). Field ranges are left to datetime, and the offset's to `timestamp` below.
 ISO = re.compile(
-    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?$"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]+))?)?"
+    r"(Z|([+-])([0-9]{2})(?::?([0-9]{2}))?)?"
 )
-NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+# A number in a string: surrounding ASCII whitespace allowed, ASCII digits only.
+NUMBER = re.compile(
+    r"[ \t\n\r\f\v]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t\n\r\f\v]*"
+)
+# Unicode's White_Space property (PropList.txt), the "whitespace of any kind" of a blank device_id.
+WHITE_SPACE = frozenset(
+    [chr(c) for c in range(0x09, 0x0E)] + [" ", "\x85", "\xa0", "\u1680"]
+    + [chr(c) for c in range(0x2000, 0x200B)] + ["\u2028", "\u2029", "\u202f", "\u205f", "\u3000"]
+)
 LATE_DAYS = 7
 MAX_GAP_S = 900.0
 
@@ -85,7 +96,7 @@ def raw_lines(raw_dir: Path, days: set[dt.date]) -> list[Line]:
 def measurement(value: object) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, int | float) or (isinstance(value, str) and NUMBER.match(value)):
+    if isinstance(value, int | float) or (isinstance(value, str) and NUMBER.fullmatch(value)):
         number = float(value)
     else:
         return None
@@ -93,30 +104,50 @@ def measurement(value: object) -> float | None:
 
 
 def timestamp(value: object) -> dt.datetime | None:
-    if not isinstance(value, str) or not ISO.match(value):
+    """`ts` in UTC (naive), or None when it is not an accepted ISO-8601 date-time."""
+    match = ISO.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
         return None
-    text = value[:-1] + "+00:00" if value.endswith("Z") else value
+    year, month, day, hour, minute, second, fraction, _, sign, off_h, off_m = match.groups()
     try:
-        parsed = dt.datetime.fromisoformat(text)
+        local = dt.datetime(int(year), int(month), int(day), int(hour), int(minute),
+                            int(second or 0), int((fraction or "")[:6].ljust(6, "0")))
     except ValueError:
         return None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
-    return parsed
+    offset = dt.timedelta(hours=int(off_h or 0), minutes=int(off_m or 0))
+    if int(off_m or 0) > 59 or offset > dt.timedelta(hours=18):
+        return None
+    return local - offset if sign == "+" else local + offset
+
+
+def json_object(text: str) -> dict | None:
+    """The line's JSON object, or None when the line is anything but exactly one JSON object
+    (strict JSON: no NaN or Infinity words, no key twice in one object)."""
+
+    def refuse(word: str) -> None:
+        raise ValueError(word)
+
+    def no_repeated_keys(pairs: list[tuple[str, object]]) -> dict:
+        keys = [key for key, _ in pairs]
+        if len(set(keys)) != len(keys):
+            raise ValueError("a key given twice")
+        return dict(pairs)
+
+    try:
+        value = json.loads(text, parse_constant=refuse, object_pairs_hook=no_repeated_keys)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def classify(line: Line, devices: dict[str, dict[str, str]]) -> tuple[str | None, Reading | None]:
     """(rejection reason, None) or (None, the cleaned reading)."""
-    try:
-        record = json.loads(line.text)
-    except ValueError:
-        return "malformed_json", None
-    if not isinstance(record, dict):
+    record = json_object(line.text)
+    if record is None:
         return "malformed_json", None
     device_id = record.get("device_id")
-    if device_id is None or (isinstance(device_id, str) and not device_id.strip()):
+    if not isinstance(device_id, str) or all(c in WHITE_SPACE for c in device_id):
         return "missing_device_id", None
-    device_id = str(device_id)
     reading_at = timestamp(record.get("ts"))
     if reading_at is None:
         return "invalid_timestamp", None
@@ -209,5 +240,26 @@ def gold(readings: list[Reading], devices: dict[str, dict[str, str]], event_date
             "readings_count": len(rows),
             "devices_reporting": len({r.device_id for r, _ in rows}),
             "devices_registered": devices_at_site,
+        }
+    return result
+
+
+def books(lines: list[Line], outcome: Outcome) -> dict[dt.date, dict[str, object]]:
+    """Each receive day's book as it must stand with every day of `lines` processed: its lines,
+    the readings taken from it (those whose kept copy it sent), the duplicates it sent that
+    another copy beat, and its rejected lines by reason."""
+    result: dict[dt.date, dict[str, object]] = {}
+    for day in sorted({line.received_on for line in lines}):
+        taken = sum(1 for r in outcome.readings.values() if r.received_on == day)
+        reasons: dict[str, int] = defaultdict(int)
+        for line, reason in outcome.rejected:
+            if line.received_on == day:
+                reasons[reason] += 1
+        result[day] = {
+            "bronze_rows": sum(1 for line in lines if line.received_on == day),
+            "silver_rows": taken,
+            "duplicates_dropped": outcome.accepted_by_day.get(day, 0) - taken,
+            "rejected_rows": sum(reasons.values()),
+            "rejected_rows_by_reason": dict(reasons),
         }
     return result

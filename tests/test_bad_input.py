@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from ingest.bronze import BRONZE_TABLE
-from ingest.layout import day_folder
+from ingest.layout import day_folder, mark_complete
 from telemetry.jobs import ingest, run_day
 from telemetry.pipeline.registry import load_registry
-from telemetry.settings import LakehouseError
+from telemetry.settings import PROJECT_DIR, LakehouseError
 from telemetry.simulator import generate
+from tests import reference
 from tests.conftest import files_under, table_rows
 
 pytestmark = pytest.mark.spark
@@ -54,13 +55,57 @@ LATHROP_LINES: list[tuple[str, str]] = [
              temperature_c="30.25", status="online"), "reading"),
     (reading("2025-09-10T01:00:00+03:00", power_w=10, status="online"), "reading"),
     ('{"device_id": "mp-lathrop-01", "ts": "2025-09-10T00:04:00Z", "power_w": "NaN", '
-     '"soc_percent": Infinity, "temperature_c": 1e308, "status": "online"}', "reading"),
+     '"soc_percent": "Infinity", "temperature_c": 1e308, "status": "online"}', "reading"),
     (reading("2025-09-10T00:05:00Z", status="online"), "reading"),
     (reading("2025-09-10T00:06:00Z", power_w=-5, status="fault", firmware="1.2.3",
              nested={"a": [1, 2]}), "reading"),
     (reading("2025-09-11T00:00:00Z", power_w=1), "out_of_window"),
     (reading("2025-08-11T00:00:00Z", power_w=1), "out_of_window"),
     ('{"device_id": "mp-lathrop-01", "ts": "2025-09-', "malformed_json"),
+]
+EDGES = "2025/09/10/lathrop-ca/mp-lathrop-04.jsonl"
+
+
+def edge(ts: object, **fields: object) -> str:
+    return json.dumps({"device_id": "mp-lathrop-04", "ts": ts, "status": "online", **fields})
+
+
+# Lines at the edges of the contract's rules: (line text, reason or the reading's UTC time).
+EDGE_LINES: list[tuple[str, str]] = [
+    # Anything but exactly one JSON object is malformed, also when it starts with one.
+    (edge("2025-09-10T01:00:00Z") + " and then some text", "malformed_json"),
+    (edge("2025-09-10T01:01:00Z") + edge("2025-09-10T01:02:00Z"), "malformed_json"),
+    (edge("2025-09-10T01:03:00Z") + ", " + edge("2025-09-10T01:04:00Z"), "malformed_json"),
+    (edge("2025-09-10T01:05:00Z") + ', "_end_"] and more', "malformed_json"),
+    (edge("2025-09-10T01:06:00Z") + ', "\\u005fend_"]', "malformed_json"),
+    ('{"device_id": "mp-lathrop-04", "device_id": "mp-lathrop-05", '
+     '"ts": "2025-09-10T01:07:00Z"}', "malformed_json"),
+    ('{"device_id": "mp-lathrop-04", "ts": "2025-09-10T01:08:00Z", "power_w": NaN}',
+     "malformed_json"),
+    (edge("2025-09-10T01:09:00Z", power_w=5) + " \t ", "2025-09-10T01:09:00"),
+    # A device_id of whitespace of any kind is blank; one that is not a string is missing.
+    (json.dumps({"device_id": "\u00a0\u2003\t", "ts": "2025-09-10T01:10:00Z"}),
+     "missing_device_id"),
+    (json.dumps({"device_id": "\u3000 \u2028", "ts": "2025-09-10T01:10:00Z"},
+                ensure_ascii=False), "missing_device_id"),
+    ('{"device_id": 404, "ts": "2025-09-10T01:10:00Z"}', "missing_device_id"),
+    # ISO-8601 forms devices send: offsets with and without a colon, hours only, no seconds,
+    # any number of fraction digits (kept to microseconds).
+    (edge("2025-09-10T03:10+0200", power_w=1), "2025-09-10T01:10:00"),
+    (edge("2025-09-10T06:11:00.1234567891+05", power_w=1), "2025-09-10T01:11:00.123456"),
+    (edge("2025-09-10T01:12:30.5", power_w=1), "2025-09-10T01:12:30.500000"),
+    (edge("2025-09-09T20:13-05:00", power_w=1), "2025-09-10T01:13:00"),
+    (edge("2025-02-30T00:00:00Z"), "invalid_timestamp"),
+    (edge("2025-09-10 01:14:00Z"), "invalid_timestamp"),
+    (edge("2025-09-10T01:15:00+19:00"), "invalid_timestamp"),
+    (edge("2025-09-10T01:15:00+18:30"), "invalid_timestamp"),
+    (edge("2025-09-10T01:16:00Z\n"), "invalid_timestamp"),
+    (edge("2025-09-10T24:00:00Z"), "invalid_timestamp"),
+    (edge("2025-09-10T01:17:00.Z"), "invalid_timestamp"),
+    (edge(20250910), "invalid_timestamp"),
+    # Numbers in strings (ASCII whitespace around them allowed); true and other digits are not.
+    (edge("2025-09-10T01:18:00Z", power_w=" 12.5 ", soc_percent=True,
+          temperature_c="\u0661\u0662"), "2025-09-10T01:18:00"),
 ]
 LONG_PADDING = "x" * 1_000_000
 
@@ -72,6 +117,8 @@ def write_bad_day(raw_dir: Path) -> None:
     text = "\r\n".join(line for line, _ in LATHROP_LINES)
     lathrop.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
     (raw_dir / EMPTY).write_bytes(b"")
+    (raw_dir / EDGES).write_text("\n".join(line for line, _ in EDGE_LINES) + "\n",
+                                 encoding="utf-8")
     with gzip.open(raw_dir / GZIPPED, "wt", encoding="utf-8") as handle:
         handle.write(reading("2025-09-10T00:00:00Z", device="mp-lathrop-03", power_w=7,
                              status="online") + "\n")
@@ -91,6 +138,7 @@ def write_bad_day(raw_dir: Path) -> None:
     ]) + b"\n")
     # Not telemetry: ignored by the ingest.
     (raw_dir / "2025/09/10/lathrop-ca/notes.txt").write_text("operator notes\n")
+    mark_complete(raw_dir, DAY)
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +167,8 @@ def test_every_rejected_line_is_quarantined_with_its_reason(bad_day, spark):
     want = {(LATHROP, number, outcome)
             for number, (_, outcome) in enumerate(LATHROP_LINES, start=1)
             if outcome not in {"reading", "blank"}}
+    want |= {(EDGES, number, outcome) for number, (_, outcome) in enumerate(EDGE_LINES, start=1)
+             if not outcome.startswith("2025-")}
     want.add((ANGLETON, 3, "unknown_device"))
     got = set(table_rows(spark, "select source_file, line_number, rejection_reason "
                                 f"from silver.quarantine where received_on = date'{DAY}'"))
@@ -143,7 +193,8 @@ def test_bronze_keeps_lines_as_received_with_their_numbers(bad_day, spark):
     assert rows[(ANGLETON, 3)] == '{"device_id": "mp-angle\ufffdten-01", ' \
         '"ts": "2025-09-10T00:01:00Z"}'
     assert len(rows[(ANGLETON, 4)]) > len(LONG_PADDING)
-    assert len(rows) == 23
+    assert sorted(n for f, n in rows if f == EDGES) == list(range(1, len(EDGE_LINES) + 1))
+    assert len(rows) == 23 + len(EDGE_LINES)
 
 
 def test_readings_get_clean_documented_values(bad_day, spark):
@@ -180,6 +231,20 @@ def test_readings_get_clean_documented_values(bad_day, spark):
                                                     False, False, False, True, d),
         ("mp-angleton-01", "2025-09-10T00:02:00"): (300.0, None, None, "online",
                                                     False, False, False, False, d),
+        ("mp-lathrop-04", "2025-09-10T01:09:00"): (5.0, None, None, "online",
+                                                   False, False, False, False, d),
+        # 03:10+0200, 06:11:00.1234567891+05, 01:12:30.5 (UTC), 20:13-05:00 the day before
+        ("mp-lathrop-04", "2025-09-10T01:10:00"): (1.0, None, None, "online",
+                                                   False, False, False, False, d),
+        ("mp-lathrop-04", "2025-09-10T01:11:00.123456"): (1.0, None, None, "online",
+                                                          False, False, False, False, d),
+        ("mp-lathrop-04", "2025-09-10T01:12:30.500000"): (1.0, None, None, "online",
+                                                          False, False, False, False, d),
+        ("mp-lathrop-04", "2025-09-10T01:13:00"): (1.0, None, None, "online",
+                                                   False, False, False, False, d),
+        # " 12.5 " is 12.5; true and Arabic-Indic digits are no numbers
+        ("mp-lathrop-04", "2025-09-10T01:18:00"): (12.5, None, None, "online",
+                                                   False, False, False, False, d),
     }
 
 
@@ -188,14 +253,43 @@ def test_reconciliation_holds_and_metrics_count_each_reason(bad_day, spark):
                               "rejected_rows, lost_rows, late_rows "
                               f"from silver.receive_day_reconciliation "
                               f"where received_on = date'{DAY}'")
-    assert recon == [(23, 10, 1, 12, 0, 1)]
+    assert recon == [(47, 16, 1, 30, 0, 1)]
     metrics = json.loads(bad_day["result"].metrics_path.read_text())
     assert metrics["rejected_rows_by_reason"] == {
-        "malformed_json": 4, "missing_device_id": 3, "invalid_timestamp": 1,
+        "malformed_json": 11, "missing_device_id": 6, "invalid_timestamp": 9,
         "unknown_device": 2, "out_of_window": 2,
     }
     assert metrics["event_dates_recomputed"] == ["2025-09-09", "2025-09-10"]
-    assert metrics["null_counts"] == {"power_w": 2, "soc_percent": 8, "temperature_c": 8}
+    assert metrics["null_counts"] == {"power_w": 2, "soc_percent": 14, "temperature_c": 14}
+
+
+def test_silver_quarantine_and_books_equal_the_reference(bad_day, spark, lake):
+    """The hand-made day and its generated neighbour, read by the plain-Python reference."""
+    lines = reference.raw_lines(lake.raw_dir, {NEIGHBOUR, DAY})
+    outcome = reference.silver(lines, reference.registry(PROJECT_DIR / "seeds" / "devices.csv"))
+    days = f"date'{NEIGHBOUR}', date'{DAY}'"
+    readings = {(r[0], r[1]): r[2:] for r in table_rows(
+        spark, "select device_id, reading_at, site_id, status, power_w, soc_percent, "
+               "temperature_c, is_power_capped, is_soc_out_of_range, "
+               "is_temperature_out_of_range, is_anomaly, received_on, source_file, line_number "
+               f"from silver.readings where received_on in ({days})")}
+    assert readings == {
+        key: (r.site_id, r.status, r.power_w, r.soc_percent, r.temperature_c, r.power_capped,
+              r.soc_out, r.temp_out, r.is_anomaly, r.received_on, r.source_file, r.line_number)
+        for key, r in outcome.readings.items()
+    }
+    quarantine = table_rows(
+        spark, "select received_on, source_file, line_number, rejection_reason, raw_line "
+               f"from silver.quarantine where received_on in ({days})")
+    assert quarantine == sorted((line.received_on, line.source_file, line.line_number, reason,
+                                 line.text) for line, reason in outcome.rejected)
+    books = {r[0]: dict(zip(["bronze_rows", "silver_rows", "duplicates_dropped", "rejected_rows",
+                             "rejected_rows_by_reason"], r[1:], strict=True))
+             for r in table_rows(
+                 spark, "select received_on, bronze_rows, silver_rows, duplicates_dropped, "
+                        "rejected_rows, map_filter(rejected_rows_by_reason, (k, v) -> v > 0) "
+                        f"from silver.receive_day_reconciliation where received_on in ({days})")}
+    assert books == reference.books(lines, outcome)
 
 
 def test_gold_has_every_site_and_the_late_reading(bad_day, spark):
@@ -205,7 +299,7 @@ def test_gold_has_every_site_and_the_late_reading(bad_day, spark):
                "where event_date in (date'2025-09-09', date'2025-09-10')")}
     sites = {d.site_id for d in load_registry()}
     assert {s for _, s in gold} == sites
-    assert gold[("2025-09-10", "lathrop-ca")][:3] == (7, 2, 6)
+    assert gold[("2025-09-10", "lathrop-ca")][:3] == (13, 3, 6)
     assert gold[("2025-09-10", "hornsdale-sa")] == (0, 0, 4, 0.0, None)
     # The late reading alone, 22:00 to midnight capped at 900 s: 10 W x 900 s = 2.5 Wh.
     late = gold[("2025-09-09", "lathrop-ca")]
@@ -230,6 +324,7 @@ def test_a_raw_file_linking_outside_the_raw_folder_is_refused(bad_day, spark, la
     folder = day_folder(lake.raw_dir, day) / "lathrop-ca"
     folder.mkdir(parents=True)
     (folder / "mp-lathrop-01.jsonl").symlink_to(outside)
+    mark_complete(lake.raw_dir, day)
     before = spark.table(BRONZE_TABLE).count()
     with pytest.raises(LakehouseError, match="points outside the raw folder"):
         ingest(spark, lake, day)
@@ -252,6 +347,7 @@ def test_a_day_whose_files_now_hold_no_lines_empties_its_bronze_partition(bad_da
     path = day_folder(lake.raw_dir, day) / "lathrop-ca" / "mp-lathrop-01.jsonl"
     path.parent.mkdir(parents=True)
     path.write_text(reading("2025-09-14T00:00:00Z") + "\n" + reading("2025-09-14T00:00:05Z") + "\n")
+    mark_complete(lake.raw_dir, day)
     in_partition = f"select count(*) from {BRONZE_TABLE} where received_on = date'{day}'"
     assert ingest(spark, lake, day) == 2
     assert table_rows(spark, in_partition) == [(2,)]

@@ -36,12 +36,7 @@ parsed as (
         source_file,
         line_number,
         received_on,
-        from_json(
-            raw_line,
-            'device_id string, site_id string, ts string, power_w string, soc_percent string, '
-            || 'temperature_c string, status string, _corrupt_record string',
-            map('mode', 'PERMISSIVE', 'columnNameOfCorruptRecord', '_corrupt_record')
-        ) as record
+        {{ json_object('raw_line') }} as record
     from raw_telemetry
 
 ),
@@ -53,17 +48,18 @@ typed as (
         source_file,
         line_number,
         received_on,
-        record._corrupt_record is not null as is_malformed,
-        record.device_id,
-        record.site_id as reported_site_id,
-        record.status,
-        {{ to_measurement('record.power_w') }} as power_w,
-        {{ to_measurement('record.soc_percent') }} as soc_percent,
-        {{ to_measurement('record.temperature_c') }} as temperature_c,
+        record is null as is_malformed,
+        -- A device_id that is not a JSON string (a number, true, an object) is no device_id.
         case
-            when record.ts rlike '{{ iso_timestamp_pattern() }}'
-                then try_cast(record.ts as timestamp)
-        end as reading_at
+            when schema_of_variant(variant_get(record, '$.device_id')) = 'STRING'
+                then variant_get(record, '$.device_id', 'string')
+        end as device_id,
+        try_variant_get(record, '$.site_id', 'string') as reported_site_id,
+        try_variant_get(record, '$.status', 'string') as status,
+        {{ to_measurement("variant_get(record, '$.power_w')") }} as power_w,
+        {{ to_measurement("variant_get(record, '$.soc_percent')") }} as soc_percent,
+        {{ to_measurement("variant_get(record, '$.temperature_c')") }} as temperature_c,
+        {{ to_reading_at("try_variant_get(record, '$.ts', 'string')") }} as reading_at
     from parsed
 
 ),
@@ -82,7 +78,9 @@ classified as (
         typed.temperature_c,
         case
             when typed.is_malformed then 'malformed_json'
-            when typed.device_id is null or trim(typed.device_id) = '' then 'missing_device_id'
+            when
+                typed.device_id is null or typed.device_id rlike '{{ blank_pattern() }}'
+                then 'missing_device_id'
             when typed.reading_at is null then 'invalid_timestamp'
             when devices.device_id is null then 'unknown_device'
             when to_date(typed.reading_at) > typed.received_on then 'out_of_window'

@@ -1,0 +1,36 @@
+{#- The line as a variant when it holds exactly one JSON object (JSON whitespace around it
+    allowed), else null: text after the object, a second object, an array, a scalar, invalid JSON
+    (also NaN or Infinity as bare words, or a key given twice in one object) are not one object.
+
+    Spark's JSON readers stop at the end of the first value and ignore what follows, so the line
+    is read as the first element of an array closed by a marker string: only a line that is one
+    value ends exactly where the marker begins, making an array of two whose second element is
+    the marker. A line could itself hold `, "<marker>"]` after its first value; such a line is
+    read again with a second marker, which it cannot also hold in the same place. Only a line
+    that contains the marker's letters or a `\u` escape (how else would it spell them?) needs the
+    second reading. -#}
+{% macro json_object(line) -%}
+    case
+        when
+            {{ _ends_with_marker(line, '_end_') }}
+            and (
+                instr({{ line }}, '_end_') = 0 and instr({{ line }}, '\\u') = 0
+                or {{ _ends_with_marker(line, '_fin_') }}
+            )
+            and schema_of_variant(variant_get({{ _wrapped(line, '_end_') }}, '$[0]'))
+            like 'OBJECT<%'
+            then variant_get({{ _wrapped(line, '_end_') }}, '$[0]')
+    end
+{%- endmacro %}
+
+{% macro _wrapped(line, marker) -%}
+    try_parse_json(concat('[', {{ line }}, ',"{{ marker }}"]'))
+{%- endmacro %}
+
+{% macro _ends_with_marker(line, marker) -%}
+    coalesce(
+        variant_get({{ _wrapped(line, marker) }}, '$[1]', 'string') = '{{ marker }}'
+        and variant_get({{ _wrapped(line, marker) }}, '$[2]') is null,
+        false
+    )
+{%- endmacro %}
