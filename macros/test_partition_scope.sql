@@ -2,7 +2,10 @@
     the partitioning of the model (its `partition_by` config) or source (its `meta.partition_by`)
     under test: the receive day for a table partitioned by `received_on`, the event dates a run can
     own (process_date - late_arrival_days .. process_date) for one partitioned by `event_date`.
-    Empty for any other table, when no process_date is set, or with scope_tests_to_run false. -#}
+    A test with `meta: {partition_scope: receive_window}` checks every receive day whose rows a
+    run may rewrite instead (process_date ± late_arrival_days: the books of the days whose lines
+    fall on the event dates it recomputes). Empty for any other table, when no process_date is
+    set, or with scope_tests_to_run false. -#}
 {% macro test_partition_scope(relation) -%}
     {%- set day = process_date() -%}
     {%- if not execute or day == '' or not var('scope_tests_to_run', true) -%}
@@ -17,11 +20,16 @@
                 or node.meta.get('partition_by') or []) -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- if 'received_on' in partition_by -%}
+    {%- set late_days = var('late_arrival_days') -%}
+    {%- set window = (model.config.get('meta') or {}).get('partition_scope') == 'receive_window' -%}
+    {%- if 'received_on' in partition_by and window -%}
+        {{- return("received_on between date_sub(date'" ~ day ~ "', " ~ late_days
+            ~ ") and date_add(date'" ~ day ~ "', " ~ late_days ~ ")") -}}
+    {%- elif 'received_on' in partition_by -%}
         {{- return("received_on = date'" ~ day ~ "'") -}}
     {%- elif 'event_date' in partition_by -%}
         {{- return("event_date between date_sub(date'" ~ day ~ "', "
-            ~ var('late_arrival_days') ~ ") and date'" ~ day ~ "'") -}}
+            ~ late_days ~ ") and date'" ~ day ~ "'") -}}
     {%- endif -%}
     {{- return('') -}}
 {%- endmacro %}

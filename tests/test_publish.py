@@ -77,8 +77,19 @@ def test_a_day_failing_a_quality_gate_publishes_nothing_of_it(published, spark, 
         assert metrics["status"] == "failed"
         assert metrics["unpublished_branch"] == BRANCH
         assert metrics["bronze_rows"] == raw_line_count(lake)
-        gate = {t["name"]: t for t in metrics["dbt_tests"]}["gate_rejected_share"]
+        tests = {t["name"]: t for t in metrics["dbt_tests"]}
+        gate = tests["gate_rejected_share"]
         assert gate["status"] == "fail"
+        assert "failing_rows" not in tests["reconciliation_no_accepted_line_lost"]
+        # Its failing rows, read where the metrics say, on the run's branch: the day's book.
+        spark.conf.set("spark.wap.branch", BRANCH)
+        try:
+            failing = spark.sql(gate["failing_rows"]).collect()
+        finally:
+            spark.conf.unset("spark.wap.branch")
+        assert [(r["received_on"], r["bronze_rows"]) for r in failing] == [
+            (DAY, raw_line_count(lake))]
+        assert failing[0]["rejected_rows"] >= garbage
         # The new data waits on the run's branch for the operator.
         on_branch = table_rows(spark, "select count(*), count_if(raw_line like 'garbled %') "
                                       f"from bronze.raw_telemetry version as of '{BRANCH}' "
@@ -172,7 +183,13 @@ def test_maintenance_expires_old_versions_and_keeps_the_current_one(published, s
     assert len(snapshots(spark, GOLD)) > 1
     done = maintain(spark, keep_days=0, retain_last=1)
     assert done[GOLD]["data_files_deleted"] > 0
-    assert len(spark.sql(f"select * from lake.{GOLD}.snapshots").collect()) == 1
+    # What is left: main's current version, and those a run's branch still points to (another
+    # module's failed run keeps its branch for the operator).
+    kept = {r[0] for r in spark.sql(f"select snapshot_id from lake.{GOLD}.snapshots").collect()}
+    refs = {r[0]: r[1] for r in spark.sql(f"select name, snapshot_id from lake.{GOLD}.refs")
+            .collect()}
+    assert kept == set(refs.values())
+    assert refs["main"] == snapshots(spark, GOLD)[-1]["snapshot_id"]
     assert table_rows(spark, QUERIES["gold"]) == gold_now
     with pytest.raises(LakehouseError, match="at least the last snapshot"):
         maintain(spark, retain_last=0)

@@ -21,6 +21,9 @@ class NodeResult:
     failures: int | None
     message: str | None
     execution_time: float | None = None
+    # Where a test stored its failing rows (store_failures), and the SQL it ran.
+    relation_name: str | None = None
+    compiled_code: str | None = None
 
 
 def dbt_vars(day: dt.date, extra: dict[str, Any] | None = None) -> str:
@@ -93,6 +96,8 @@ def node_results(artifact: dict[str, Any]) -> list[NodeResult]:
             failures=r.get("failures"),
             message=r.get("message"),
             execution_time=r.get("execution_time"),
+            relation_name=r.get("relation_name"),
+            compiled_code=r.get("compiled_code"),
         ))
     return nodes
 

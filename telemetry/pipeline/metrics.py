@@ -27,6 +27,14 @@ def metrics_path(lake: Lakehouse, day: dt.date) -> Path:
     return lake.metrics_dir / f"quality_{day.isoformat()}.json"
 
 
+def _book(row: Any) -> dict[str, Any]:
+    """A row of the reconciliation model as the metrics JSON holds it."""
+    book = row.asDict(recursive=True)
+    book.pop("received_on")
+    book["event_dates_recomputed"] = [d.isoformat() for d in book["event_dates_recomputed"]]
+    return book
+
+
 def day_book(spark: SparkSession, day: dt.date) -> dict[str, Any]:
     """The day's row of the reconciliation model, as plain Python values."""
     rows = spark.sql(
@@ -34,9 +42,26 @@ def day_book(spark: SparkSession, day: dt.date) -> dict[str, Any]:
     if len(rows) != 1:
         raise LakehouseError(f"reconciliation of {day}: expected one row in {BOOK_TABLE}, found "
                              f"{len(rows)}; was the day built?")
-    book = rows[0].asDict(recursive=True)
-    book.pop("received_on")
-    return book
+    return _book(rows[0])
+
+
+def restate_books(spark: SparkSession, lake: Lakehouse) -> list[Path]:
+    """Bring every receive day's metrics file in line with its book in the warehouse, keeping
+    the day's own test results and status; the files rewritten. A run that recomputes an event
+    date may change the book of an earlier (or later) receive day: a later copy of a reading
+    won, so the earlier day sent one more duplicate and one reading fewer."""
+    rewritten = []
+    for row in spark.sql(f"select * from {BOOK_TABLE}").collect():
+        path = metrics_path(lake, row["received_on"])
+        try:
+            current = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            continue
+        updated = {**current, **_book(row)}
+        if updated != current:
+            write_metrics(lake, row["received_on"], updated)
+            rewritten.append(path)
+    return rewritten
 
 
 def quality_metrics(spark: SparkSession, day: dt.date, tests: Iterable[NodeResult],
@@ -48,7 +73,6 @@ def quality_metrics(spark: SparkSession, day: dt.date, tests: Iterable[NodeResul
     status = run_status(tests)
     try:
         book = day_book(spark, day)
-        book["event_dates_recomputed"] = [d.isoformat() for d in book["event_dates_recomputed"]]
     except LakehouseError:
         if status != "failed":
             raise
@@ -59,15 +83,25 @@ def quality_metrics(spark: SparkSession, day: dt.date, tests: Iterable[NodeResul
         "status": status,
         **({"unpublished_branch": unpublished_branch} if unpublished_branch else {}),
         "dbt_tests": sorted(
-            (
-                {"name": t.name, "type": t.resource_type, "status": t.status,
-                 "failures": t.failures}
-                for t in tests
-                if t.resource_type in {"test", "unit_test"}
-            ),
+            (_test_entry(t) for t in tests if t.resource_type in {"test", "unit_test"}),
             key=lambda t: t["name"],
         ),
     }
+
+
+def _test_entry(test: NodeResult) -> dict[str, Any]:
+    """A test's result; for one that did not pass, where its failing rows can be read (the view
+    the test stored them in, else the query that returns them) or why it could not run."""
+    entry: dict[str, Any] = {"name": test.name, "type": test.resource_type,
+                             "status": test.status, "failures": test.failures}
+    if test.status in {"fail", "warn"}:
+        if test.relation_name:
+            entry["failing_rows"] = f"select * from {test.relation_name}"
+        elif test.compiled_code:
+            entry["failing_rows"] = test.compiled_code.strip()
+    elif test.status == "error":
+        entry["message"] = test.message
+    return entry
 
 
 def write_metrics(lake: Lakehouse, day: dt.date, metrics: dict[str, Any]) -> Path:

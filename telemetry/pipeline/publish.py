@@ -93,6 +93,16 @@ def open_branch(spark: SparkSession, branch: str) -> None:
     spark.conf.set(WAP_BRANCH_CONF, branch)
 
 
+def use_branch(spark: SparkSession, branch: str) -> None:
+    """Send this session's reads (and writes) to an existing branch of the run."""
+    spark.conf.set(WAP_BRANCH_CONF, check_branch(branch))
+
+
+def is_unpublished(spark: SparkSession, branch: str) -> bool:
+    """True while a run's branch is still there: publishing drops it once `main` has it."""
+    return ref_snapshot(spark, BRONZE_TABLE, check_branch(branch)) is not None
+
+
 def close_branch(spark: SparkSession) -> None:
     """Send this session's reads and writes back to `main`."""
     spark.conf.unset(WAP_BRANCH_CONF)
