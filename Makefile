@@ -18,7 +18,7 @@ export DO_NOT_TRACK ?= 1
 help:
 	@echo "make demo    generate $(DATE), ingest it, dbt build it, write its metrics, print Gold KPIs"
 	@echo "make test    lint the SQL (sqlfluff) and Python (ruff), then run the test suite"
-	@echo "make airflow start Airflow on http://127.0.0.1:8080 with the DAG (make airflow-stop)"
+	@echo "make airflow start Airflow on http://127.0.0.1:8080 with the DAG on simulated days (make airflow-stop)"
 	@echo "make docs    generate the dbt docs and serve them on http://127.0.0.1:8081 (make docs-stop)"
 	@echo "make server start the Spark Thrift + Connect server on 127.0.0.1 (make server-stop);"
 	@echo "            then TELEMETRY_DBT_TARGET=server selects it (MASTER=spark://... for a cluster)"
@@ -67,7 +67,8 @@ pytest: java chromium $(INSTALLED)
 # Local services, each `telemetry <service> start` (`make <service>-stop` ends it).
 SERVICES := airflow docs server cluster
 $(SERVICES): java $(INSTALLED)
-	$(BIN)/telemetry $@ start $(if $(and $(filter server,$@),$(MASTER)),--master $(MASTER))
+	$(if $(filter airflow,$@),TELEMETRY_RAW_SOURCE=$${TELEMETRY_RAW_SOURCE:-simulated}) \
+	  $(BIN)/telemetry $@ start $(if $(and $(filter server,$@),$(MASTER)),--master $(MASTER))
 
 $(addsuffix -stop,$(SERVICES)): $(INSTALLED)
 	$(BIN)/telemetry $(@:-stop=) stop

@@ -1,6 +1,11 @@
 """energy_telemetry_daily: raw files -> Bronze -> dbt Silver and Gold (one task per dbt node,
-rendered by Cosmos) -> quality metrics. Wiring only: every callable lives in
-telemetry.airflow_tasks and calls the same jobs as the `telemetry` command."""
+rendered by Cosmos) -> publish -> quality metrics. Wiring only: every callable lives in
+telemetry.airflow_tasks and calls the same jobs as the `telemetry` command.
+
+The run at 02:00 UTC on D+1 processes receive day D, the day that ended before it (see
+airflow_tasks.receive_day); a manual run may name another with the param `date`. Where the raw
+files come from is the deployment's setting TELEMETRY_RAW_SOURCE: `files` (the default) waits
+for the producer's `_SUCCESS` marker, `simulated` (the demo) generates the day."""
 
 from __future__ import annotations
 
@@ -13,8 +18,7 @@ from telemetry import airflow_tasks, settings
 # No usage telemetry from Cosmos or dbt: set before Cosmos reads its settings on import.
 settings.disable_usage_telemetry()
 
-from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.providers.standard.operators.python import BranchPythonOperator, PythonOperator
+from airflow.providers.standard.operators.python import PythonOperator
 from airflow.providers.standard.sensors.python import PythonSensor
 from airflow.sdk import DAG, Param, TriggerRule
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
@@ -26,6 +30,8 @@ MANIFEST = Path(
 )
 # Embedded: every task that opens Spark shares a one-slot pool. Server mode: no such limit.
 SPARK_POOL = settings.spark_pool()
+SIMULATED = settings.raw_source() == "simulated"
+DAY = airflow_tasks.RECEIVE_DAY
 
 with DAG(
     dag_id="energy_telemetry_daily",
@@ -41,32 +47,36 @@ with DAG(
         "max_retry_delay": timedelta(minutes=15),
     },
     params={
-        "generate": Param(True, type="boolean",
-                          description="Simulate the day's raw files (off: wait for real ones)"),
-        "rows_per_device": Param(1440, type="integer", minimum=1, maximum=86400),
-        "seed": Param(42, type="integer"),
+        "date": Param(None, type=["null", "string"], format="date",
+                      description="Receive day to process, YYYY-MM-DD (a manual run; default: "
+                                  "the day that ended before the run's logical date)"),
+        "allow_incomplete": Param(False, type="boolean",
+                                  description="Process the day's files without its _SUCCESS "
+                                              "marker"),
+        **({"rows_per_device": Param(1440, type="integer", minimum=1, maximum=86400),
+            "seed": Param(42, type="integer")} if SIMULATED else {}),
         # The quality gates (dbt vars of the same names): a failing gate publishes nothing.
         "max_rejected_share": Param(0.05, type="number", minimum=0, maximum=1),
         "min_devices_reporting_share": Param(0.5, type="number", minimum=0, maximum=1),
     },
     tags=["energy", "dbt", "spark"],
-    user_defined_macros={"run_branch": airflow_tasks.run_branch},
+    user_defined_macros={"receive_day": airflow_tasks.receive_day,
+                         "run_branch": airflow_tasks.run_branch},
 ) as dag:
-    choose_source = BranchPythonOperator(
-        task_id="choose_source", python_callable=airflow_tasks.choose_source,
-    )
-    generate_raw = PythonOperator(
-        task_id="generate_raw", python_callable=airflow_tasks.generate_raw,
-    )
-    wait_for_raw = PythonSensor(
-        task_id="wait_for_raw", python_callable=airflow_tasks.raw_day_ready,
-        op_kwargs={"ds": "{{ ds }}"}, poke_interval=300, timeout=12 * 3600, mode="reschedule",
-    )
-    raw_ready = EmptyOperator(
-        task_id="raw_ready", trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
-    )
+    if SIMULATED:
+        raw_day = PythonOperator(
+            task_id="generate_raw", python_callable=airflow_tasks.generate_raw,
+            op_kwargs={"day": DAY},
+        )
+    else:
+        # The producer marks a day complete with `_SUCCESS` once all its files are delivered.
+        raw_day = PythonSensor(
+            task_id="wait_for_raw", python_callable=airflow_tasks.raw_day_ready,
+            op_kwargs={"day": DAY}, poke_interval=300, timeout=12 * 3600, mode="reschedule",
+        )
     ingest_bronze = PythonOperator(
         task_id="ingest_bronze", python_callable=airflow_tasks.ingest_bronze, pool=SPARK_POOL,
+        op_kwargs={"day": DAY},
     )
     dbt = DbtTaskGroup(
         group_id="dbt",
@@ -76,8 +86,8 @@ with DAG(
             install_dbt_deps=False,
             # Every node writes and tests the run's branch; `publish` makes it the tables' main.
             dbt_vars={
-                "process_date": "{{ ds }}",
-                "run_branch": "{{ run_branch(ds) }}",
+                "process_date": DAY,
+                "run_branch": "{{ run_branch(receive_day(dag_run, params)) }}",
                 "max_rejected_share": "{{ params.max_rejected_share }}",
                 "min_devices_reporting_share": "{{ params.min_devices_reporting_share }}",
             },
@@ -105,11 +115,12 @@ with DAG(
     )
     publish = PythonOperator(
         task_id="publish", python_callable=airflow_tasks.publish, pool=SPARK_POOL,
+        op_kwargs={"day": DAY},
     )
+    # Written whatever the tests found, then failing when the day was not published.
     write_metrics = PythonOperator(
         task_id="write_metrics", python_callable=airflow_tasks.write_quality_metrics,
-        pool=SPARK_POOL,
+        pool=SPARK_POOL, op_kwargs={"day": DAY}, trigger_rule=TriggerRule.ALL_DONE, retries=0,
     )
 
-    choose_source >> [generate_raw, wait_for_raw] >> raw_ready >> ingest_bronze >> dbt
-    dbt >> publish >> write_metrics
+    raw_day >> ingest_bronze >> dbt >> publish >> write_metrics

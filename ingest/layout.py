@@ -8,6 +8,9 @@ import datetime as dt
 from pathlib import Path
 
 RAW_SUFFIXES = (".jsonl", ".jsonl.gz")
+# The producer writes this empty file into a receive day's folder once every file of the day is
+# there (the convention of Hadoop's and Spark's own jobs): a day without it may still be arriving.
+COMPLETE_MARKER = "_SUCCESS"
 
 
 class RawDataError(RuntimeError):
@@ -17,6 +20,24 @@ class RawDataError(RuntimeError):
 def day_folder(raw_dir: Path, day: dt.date) -> Path:
     """The folder of a receive day's raw files."""
     return raw_dir / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}"
+
+
+def complete_marker(raw_dir: Path, day: dt.date) -> Path:
+    """The completion marker of a receive day's folder."""
+    return day_folder(raw_dir, day) / COMPLETE_MARKER
+
+
+def is_complete(raw_dir: Path, day: dt.date) -> bool:
+    """True once the producer has marked the day complete."""
+    return complete_marker(raw_dir, day).is_file()
+
+
+def mark_complete(raw_dir: Path, day: dt.date) -> Path:
+    """Mark the receive day complete (the producer's last step); the marker's path."""
+    marker = complete_marker(raw_dir, day)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    return marker
 
 
 def raw_files(raw_dir: Path, day: dt.date) -> list[Path]:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from telemetry.settings import LOOPBACK, LakehouseError, lakehouse
+from telemetry.settings import LOOPBACK, Lakehouse, LakehouseError, lakehouse
 
 
 def _date(text: str) -> dt.date:
@@ -58,6 +58,15 @@ def _days(start: dt.date, end: dt.date | None) -> list[dt.date]:
     return date_range(start, end)
 
 
+def _require_complete(lake: Lakehouse, days: list[dt.date], allow_incomplete: bool) -> None:
+    """Refuse, before Spark starts, a day its producer has not marked complete."""
+    from telemetry.jobs import require_complete
+
+    if not allow_incomplete:
+        for day in days:
+            require_complete(lake, day)
+
+
 def cmd_generate(args: argparse.Namespace) -> None:
     from telemetry.jobs import generate_days
 
@@ -74,9 +83,10 @@ def cmd_ingest(args: argparse.Namespace) -> None:
 
     days = _days(args.date, args.to)
     lake = lakehouse()
+    _require_complete(lake, days, args.allow_incomplete)
     spark = spark_session(lake)
     for day in days:
-        rows = ingest(spark, lake, day)
+        rows = ingest(spark, lake, day, args.allow_incomplete)
         print(f"ingested {day}: {rows:,} lines into {BRONZE_TABLE}")
 
 
@@ -87,12 +97,13 @@ def cmd_run(args: argparse.Namespace) -> None:
 
     days = _days(args.date, args.to)
     lake = lakehouse()
+    _require_complete(lake, days, args.allow_incomplete)
     started = time.perf_counter()
     spark = spark_session(lake)
     reports: list[dict[str, object]] = []
     session_s = time.perf_counter() - started
     for day in days:
-        result = run_day(spark, lake, day, args.vars)
+        result = run_day(spark, lake, day, args.vars, args.allow_incomplete)
         reports.append(result.report())
         print(f"\n{day}: {result.bronze_rows:,} Bronze lines; metrics in {result.metrics_path}")
         if args.show_kpis:
@@ -196,9 +207,13 @@ def cmd_service(args: argparse.Namespace) -> None:
     service = (airflow.airflow_service if args.command == "airflow" else docs.docs_service)(lake)
     if args.action == "start":
         if args.command == "airflow":
+            from telemetry.settings import RAW_SOURCE, raw_source
+
+            raw_source()  # a clear error now, not an import error in Airflow's UI
             url = airflow.start_airflow(lake)
             print(f"Airflow is up at {url} (user admin; password in "
                   f"{airflow.airflow_password_file(lake)})"
+                  f"\nthe DAG's raw files: {raw_source()} ({RAW_SOURCE})"
                   f"\nlog: {service.log_file}; stop with: telemetry airflow stop")
         else:
             url = docs.start_docs(lake)
@@ -273,6 +288,9 @@ def parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--date", type=_date, required=True, help="receive day, YYYY-MM-DD")
         sub.add_argument("--to", type=_date, help="last day of a range to process in order")
+        sub.add_argument("--allow-incomplete", action="store_true",
+                         help="process a day whose folder has no _SUCCESS marker yet (its "
+                              "producer may still be delivering files)")
         sub.set_defaults(func=func)
         if name == "run":
             sub.add_argument("--show-kpis", action=argparse.BooleanOptionalAction, default=True,

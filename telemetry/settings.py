@@ -138,6 +138,20 @@ def dbt_target() -> str:
     return os.environ.get("TELEMETRY_DBT_TARGET") or LOCAL_TARGET
 
 
+# Where the daily DAG's raw files come from, a deployment setting: real devices' uploads (the
+# default: the DAG waits for each day's completion marker) or the simulator (the demo lakehouse).
+RAW_SOURCE = "TELEMETRY_RAW_SOURCE"
+RAW_SOURCES = ("files", "simulated")
+
+
+def raw_source() -> str:
+    """`files` (wait for the producer's files; the default) or `simulated` (generate them)."""
+    value = os.environ.get(RAW_SOURCE) or RAW_SOURCES[0]
+    if value not in RAW_SOURCES:
+        raise LakehouseError(f"{RAW_SOURCE}={value!r} is not one of {', '.join(RAW_SOURCES)}")
+    return value
+
+
 def server_mode() -> bool:
     return dbt_target() == SERVER_TARGET
 

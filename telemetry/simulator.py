@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ingest.layout import day_folder
+from ingest.layout import COMPLETE_MARKER, complete_marker, day_folder, mark_complete
 from telemetry.pipeline.registry import Device
+from telemetry.settings import LakehouseError
 
 SECONDS_PER_DAY = 86_400
 MANIFEST_NAME = "_manifest.json"
@@ -289,19 +290,73 @@ def _write_device_day(raw_dir: Path, device: Device, index: int, day: dt.date,
     return target.relative_to(raw_dir).as_posix(), counts, hashlib.sha256(data).hexdigest()
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def simulated_files(raw_dir: Path, day: dt.date) -> dict[Path, str]:
+    """The files the simulator wrote for the day (its manifest's), with their recorded sha256."""
+    manifest = day_folder(raw_dir, day) / MANIFEST_NAME
+    try:
+        files = json.loads(manifest.read_text(encoding="utf-8"))["files"]
+        return {raw_dir / name: str(entry["sha256"]) for name, entry in files.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def foreign_file(raw_dir: Path, day: dt.date) -> Path | None:
+    """A file in the day's folder that the simulator did not write (one its manifest does not
+    list, or one changed since it was written), or None when there is none."""
+    folder = day_folder(raw_dir, day)
+    if not folder.is_dir():
+        return None
+    written = simulated_files(raw_dir, day)
+    for path in sorted(folder.rglob("*")):
+        if path.is_dir() and not path.is_symlink():
+            continue
+        if path.parent == folder and path.name in {MANIFEST_NAME, COMPLETE_MARKER}:
+            continue
+        if path.name.startswith(".") and path.name.endswith(".tmp"):  # an interrupted write
+            continue
+        if path.is_symlink() or written.get(path) != _sha256(path):
+            return path
+    return None
+
+
+def refuse_real_files(raw_dir: Path, days: Sequence[dt.date]) -> None:
+    """Stop before writing anything when a day's folder holds a file the simulator did not
+    write: simulated telemetry never replaces a real device's file."""
+    for day in days:
+        found = foreign_file(raw_dir, day)
+        if found is not None:
+            raise LakehouseError(
+                f"refusing to write simulated telemetry for {day}: {found} was not written by "
+                f"the simulator (its {MANIFEST_NAME} does not list it, or it changed since). "
+                "Simulated files never replace real ones: generate into another data folder "
+                "(TELEMETRY_DATA_DIR) or another day.")
+
+
 def generate(raw_dir: Path, devices: Sequence[Device], start: dt.date, days: int = 1,
              rows_per_device: int = 1440, seed: int = 42, rates: FaultRates | None = None,
              progress: bool | None = None, workers: int | None = None) -> list[DayManifest]:
     """Write `days` days of telemetry from `start` under raw_dir; returns each day's manifest.
 
     Large runs spread the device files over the machine's cores; every device-day has its own
-    random stream, so the files are the same however the work is spread."""
+    random stream, so the files are the same however the work is spread. A day's folder that
+    holds files the simulator did not write is refused, before anything is written. Each day is
+    marked complete (`_SUCCESS`) last; while it is rewritten, it has no marker."""
     if not 1 <= rows_per_device <= SECONDS_PER_DAY:
         raise ValueError(f"rows per device must be between 1 and {SECONDS_PER_DAY}, "
                          f"got {rows_per_device}")
     if days < 1:
         raise ValueError(f"days must be at least 1, got {days}")
     rates = rates or FaultRates()
+    dates = [start + dt.timedelta(days=offset) for offset in range(days)]
+    refuse_real_files(raw_dir, dates)
     total = days * len(devices)
     show = progress if progress is not None else total * rows_per_device >= 2_000_000
     bar = tqdm(total=total, unit="file", desc="generate", disable=not show)
@@ -312,9 +367,14 @@ def generate(raw_dir: Path, devices: Sequence[Device], start: dt.date, days: int
             if workers > 1 else None)
     manifests = []
     try:
-        for offset in range(days):
-            day = start + dt.timedelta(days=offset)
+        for day in dates:
             folder = day_folder(raw_dir, day)
+            complete_marker(raw_dir, day).unlink(missing_ok=True)
+            # Files of an earlier generation that this one does not rewrite (a device no longer
+            # registered) would otherwise be ingested with the new ones.
+            for stale in simulated_files(raw_dir, day).keys() - {
+                    day_folder(raw_dir, day) / d.site_id / f"{d.device_id}.jsonl" for d in devices}:
+                stale.unlink(missing_ok=True)
             manifest = DayManifest(day.isoformat(), seed, rows_per_device, asdict(rates))
             jobs = [(raw_dir, device, index, day, rows_per_device, seed, rates)
                     for index, device in enumerate(devices)]
@@ -325,6 +385,7 @@ def generate(raw_dir: Path, devices: Sequence[Device], start: dt.date, days: int
                 bar.update(1)
             folder.mkdir(parents=True, exist_ok=True)
             _write_atomic(folder / MANIFEST_NAME, manifest.to_json().encode("utf-8"))
+            mark_complete(raw_dir, day)
             manifests.append(manifest)
     finally:
         if pool:

@@ -40,7 +40,12 @@ def test_a_second_process_shares_the_embedded_lakehouse(spark, lake):
     site = lake.raw_dir / "2026" / "03" / "03" / "lathrop-ca"
     site.mkdir(parents=True)
     (site / "mp-lathrop-01.jsonl").write_text('{"a": 1}\n\n{"b": 2}\nthree\n')
-    done = telemetry("ingest", "--date", str(day))
+    # No _SUCCESS marker: the day is refused until it is told to take the files as they are.
+    refused = telemetry("ingest", "--date", str(day))
+    assert refused.returncode == 2
+    assert f"receive day {day} is not complete: {site.parent / '_SUCCESS'} does not exist" \
+        in refused.stderr
+    done = telemetry("ingest", "--date", str(day), "--allow-incomplete")
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"ingested {day}: 3 lines into bronze.raw_telemetry" in done.stdout
     spark.sql("refresh table bronze.raw_telemetry")

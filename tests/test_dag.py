@@ -1,13 +1,16 @@
-"""The Airflow DAG, rendered by Cosmos: its shape, and a real run of every task in-process
-(`dag.test()`), whose Gold equals a `telemetry run` of the same day."""
+"""The Airflow DAG, rendered by Cosmos: its shape in both raw sources, the receive day each run
+processes (through Airflow's own timetable), a real run of every task in-process (`dag.test()`)
+whose Gold equals a `telemetry run` of the same day, and a run whose quality gate fails."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -20,6 +23,9 @@ pytestmark = pytest.mark.spark
 
 DAG_ID = "energy_telemetry_daily"
 DAY = dt.date(2025, 11, 1)
+# The run Airflow schedules at 02:00 UTC on the next day, which processes DAY.
+SCHEDULED_AT = dt.datetime(2025, 11, 2, 2, 0, tzinfo=dt.UTC)
+FAILING_DAY = dt.date(2025, 11, 3)
 DBT_NODES = {
     "dbt.devices_seed_build",
     "dbt.stg_bronze__raw_telemetry_model_build",
@@ -45,6 +51,8 @@ def airflow_home(lake, tmp_path_factory):
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_DIR / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # The demo's source: the DAG simulates each day (the default waits for real files).
+        "TELEMETRY_RAW_SOURCE": "simulated",
     })
     # The project's set-up: a manifest for Cosmos to render from, the database, the pool.
     run_dbt(lake, ["parse"])
@@ -86,11 +94,9 @@ def test_dag_shape(dag):
     assert dag.max_active_runs == 1
     tasks = {t.task_id: t for t in dag.tasks}
     assert tasks.keys() >= DBT_NODES
-    assert {"choose_source", "generate_raw", "wait_for_raw", "raw_ready", "ingest_bronze",
-            "write_metrics"} <= tasks.keys()
-    assert tasks["choose_source"].downstream_task_ids == {"generate_raw", "wait_for_raw"}
-    assert tasks["raw_ready"].upstream_task_ids == {"generate_raw", "wait_for_raw"}
-    assert tasks["ingest_bronze"].upstream_task_ids == {"raw_ready"}
+    assert {"generate_raw", "ingest_bronze", "publish", "write_metrics"} <= tasks.keys()
+    assert "wait_for_raw" not in tasks
+    assert tasks["ingest_bronze"].upstream_task_ids == {"generate_raw"}
     assert tasks["dbt.readings_model_build"].upstream_task_ids >= {
         "dbt.stg_bronze__raw_telemetry_model_build", "dbt.int_receive_day_event_dates_model_build"}
     assert "dbt.readings_model_build" in tasks["dbt.site_daily_kpis_model_build"].upstream_task_ids
@@ -99,32 +105,101 @@ def test_dag_shape(dag):
     before_publish = {t.task_id for t in tasks["publish"].get_flat_relatives(upstream=True)}
     dbt_tasks = {task_id for task_id in tasks if task_id.startswith("dbt.")}
     assert dbt_tasks <= before_publish
+    # The metrics are written whatever the tests found, and only once.
     assert tasks["write_metrics"].upstream_task_ids == {"publish"}
+    assert tasks["write_metrics"].trigger_rule == "all_done"
+    assert tasks["write_metrics"].retries == 0
     for task_id in DBT_NODES | {"ingest_bronze", "publish", "write_metrics"}:
         assert tasks[task_id].pool == "embedded_spark", task_id
+    for task_id in DBT_NODES | {"ingest_bronze", "publish"}:
         assert tasks[task_id].retries == 2
     assert tasks["dbt.readings_model_build"].vars == {
-        "process_date": "{{ ds }}", "run_branch": "{{ run_branch(ds) }}",
+        "process_date": "{{ receive_day(dag_run, params) }}",
+        "run_branch": "{{ run_branch(receive_day(dag_run, params)) }}",
         "max_rejected_share": "{{ params.max_rejected_share }}",
         "min_devices_reporting_share": "{{ params.min_devices_reporting_share }}"}
     assert "vars" in tasks["dbt.readings_model_build"].template_fields
 
 
+def test_with_real_files_the_dag_waits_for_the_days_completion_marker(airflow_home,
+                                                                      monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.delenv("TELEMETRY_RAW_SOURCE")
+    bag = DagBag(dag_folder=str(PROJECT_DIR / "dags"))
+    assert bag.import_errors == {}
+    tasks = {t.task_id: t for t in bag.dags[DAG_ID].tasks}
+    assert "generate_raw" not in tasks
+    assert tasks["ingest_bronze"].upstream_task_ids == {"wait_for_raw"}
+    assert tasks["wait_for_raw"].mode == "reschedule"
+    assert {"rows_per_device", "seed"}.isdisjoint(bag.dags[DAG_ID].params.keys())
+
+
+def test_a_raw_source_that_is_not_one_is_an_import_error(airflow_home, monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("TELEMETRY_RAW_SOURCE", "real")
+    bag = DagBag(dag_folder=str(PROJECT_DIR / "dags"))
+    errors = "".join(bag.import_errors.values())
+    assert "TELEMETRY_RAW_SOURCE='real' is not one of files, simulated" in errors
+
+
+def rendered_day(dag, *, logical_date=None, run_after=None, conf=None) -> str:
+    """The receive day a run of the DAG renders, through the DAG's own template environment."""
+    run = SimpleNamespace(logical_date=logical_date, run_after=run_after or logical_date)
+    params = {**dag.params.dump(), **(conf or {})}
+    template = dag.get_template_env().from_string("{{ receive_day(dag_run, params) }}")
+    return template.render(dag_run=run, params=params)
+
+
+def test_the_run_at_two_on_the_next_day_processes_the_day_that_ended(dag):
+    from airflow.serialization.decoders import decode_timetable
+    from airflow.serialization.encoders import encode_timetable
+    from airflow.timetables.base import TimeRestriction
+
+    # The timetable as the scheduler holds it (the serialized DAG's), asked for its runs from
+    # 2025-11-01 on, as the scheduler and a backfill ask.
+    timetable = decode_timetable(encode_timetable(dag.timetable))
+    assert type(timetable).__name__ == "CronTriggerTimetable"
+    restriction = TimeRestriction(earliest=dt.datetime(2025, 11, 1, tzinfo=dt.UTC), latest=None,
+                                  catchup=True)
+    runs, last = [], None
+    for _ in range(3):
+        last = timetable.next_dagrun_info_v2(last_dagrun_info=last, restriction=restriction)
+        runs.append(last)
+    assert [i.logical_date for i in runs] == [
+        dt.datetime(2025, 11, d, 2, 0, tzinfo=dt.UTC) for d in (1, 2, 3)]
+    assert runs[1].logical_date == SCHEDULED_AT
+    # Each run, scheduled or backfilled for that moment, processes the day before it.
+    assert [rendered_day(dag, logical_date=i.logical_date) for i in runs] == [
+        "2025-10-31", "2025-11-01", "2025-11-02"]
+    # A manual run with no logical date counts from when it was triggered.
+    assert rendered_day(dag, run_after=dt.datetime(2025, 11, 2, 15, 30, tzinfo=dt.UTC)) == \
+        "2025-11-01"
+    # One just after midnight UTC still processes the day that ended.
+    assert rendered_day(dag, logical_date=dt.datetime(2025, 11, 2, 0, 5, tzinfo=dt.UTC)) == \
+        "2025-11-01"
+    # A manual run may name its day.
+    assert rendered_day(dag, logical_date=SCHEDULED_AT, conf={"date": "2025-10-20"}) == \
+        "2025-10-20"
+
+
 @pytest.fixture(scope="module")
 def dag_run(dag, spark, lake):
-    run = dag.test(logical_date=dt.datetime(2025, 11, 1, tzinfo=dt.UTC),
-                   run_conf={"generate": True, "rows_per_device": 96, "seed": 9})
+    run = dag.test(logical_date=SCHEDULED_AT, run_conf={"rows_per_device": 96, "seed": 9})
     gold = table_rows(spark, "select * from gold.site_daily_kpis "
                              f"where event_date between date'{DAY - dt.timedelta(days=1)}' "
                              f"and date'{DAY}'")
     return run, gold
 
 
-def test_every_task_runs(dag_run):
+def test_every_task_runs(dag_run, lake):
     run, _ = dag_run
     states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
-    assert states.pop("wait_for_raw") == "skipped"
     assert set(states.values()) == {"success"}, states
+    # The run scheduled at 02:00 on 2025-11-02 simulated and processed 2025-11-01, only.
+    assert (lake.raw_dir / "2025/11/01/_SUCCESS").exists()
+    assert not (lake.raw_dir / "2025/11/02").exists()
     assert states.keys() >= DBT_NODES
 
 
@@ -139,8 +214,6 @@ def test_dag_gold_equals_a_telemetry_run_of_the_same_day(dag_run, spark, lake):
 
 
 def test_dag_writes_the_metrics_with_every_dbt_tasks_tests(dag_run, lake):
-    import json
-
     metrics = json.loads((lake.metrics_dir / f"quality_{DAY}.json").read_text())
     names = {t["name"] for t in metrics["dbt_tests"]}
     assert {"reconciliation_bronze_equals_silver_duplicates_rejected",
@@ -148,3 +221,25 @@ def test_dag_writes_the_metrics_with_every_dbt_tasks_tests(dag_run, lake):
     assert {t["status"] for t in metrics["dbt_tests"]} <= {"pass", "warn"}
     assert metrics["bronze_rows"] > 0
     assert {"gate_rejected_share", "gate_devices_reporting_share"} <= names
+
+
+def test_a_run_whose_gate_fails_still_writes_its_metrics_then_fails(dag, dag_run, spark, lake):
+    gold = f"select * from gold.site_daily_kpis where event_date = date'{FAILING_DAY}'"
+    before = table_rows(spark, gold)
+    for task in dag.tasks:  # no retries in this test: the failure is the data's
+        task.retries = 0
+    # 12,000 lines with 0.1% malformed: some are rejected, and no rejected line is allowed.
+    run = dag.test(logical_date=dt.datetime(2025, 11, 4, 2, 0, tzinfo=dt.UTC),
+                   run_conf={"rows_per_device": 480, "seed": 9, "max_rejected_share": 0})
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    assert states["publish"] == "upstream_failed"
+    assert states["write_metrics"] == "failed"
+    assert str(run.state) == "failed"
+    metrics = json.loads((lake.metrics_dir / f"quality_{FAILING_DAY}.json").read_text())
+    assert metrics["status"] == "failed"
+    assert metrics["unpublished_branch"] == "run_20251103"
+    gate = {t["name"]: t for t in metrics["dbt_tests"]}["gate_rejected_share"]
+    assert gate["status"] == "fail"
+    assert gate["failing_rows"] == "select * from audit.gate_rejected_share"
+    assert metrics["rejected_rows"] > 0
+    assert table_rows(spark, gold) == before

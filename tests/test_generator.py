@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from telemetry.pipeline.registry import load_registry
+from telemetry.settings import LakehouseError
 from telemetry.simulator import MANIFEST_NAME, FaultRates, generate
 
 START = dt.date(2025, 8, 1)
@@ -152,3 +154,39 @@ def test_rates_of_zero_give_clean_files(tmp_path):
 def test_rows_per_device_out_of_range_is_refused(tmp_path, rows):
     with pytest.raises(ValueError, match="rows per device"):
         generate(tmp_path, load_registry(), START, rows_per_device=rows)
+
+
+def test_each_generated_day_is_marked_complete(two_days):
+    for day in ("2025/08/01", "2025/08/02"):
+        assert (two_days / day / "_SUCCESS").read_bytes() == b""
+
+
+def test_files_the_simulator_did_not_write_are_never_replaced(tmp_path):
+    devices = load_registry()[:2]
+    generate(tmp_path, devices, START, rows_per_device=24, seed=1)
+    ours = _files(tmp_path)
+    # Its own files it may write again (the same bytes for the same arguments).
+    generate(tmp_path, devices, START, rows_per_device=24, seed=1)
+    assert _files(tmp_path) == ours
+
+    real = tmp_path / "2025/08/01/lathrop-ca/mp-lathrop-09.jsonl"
+    real.write_text('{"device_id": "mp-lathrop-09"}\n')
+    with pytest.raises(LakehouseError, match=re.escape(f"{real} was not written by the simulator")):
+        generate(tmp_path, devices, START, days=2, rows_per_device=24, seed=2)
+    # Refused before anything was written: not the first day, not the second.
+    assert _files(tmp_path) == {**ours, "2025/08/01/lathrop-ca/mp-lathrop-09.jsonl":
+                                real.read_bytes()}
+
+    # A file it wrote that has changed since is no longer its own.
+    real.unlink()
+    changed = tmp_path / "2025/08/01/lathrop-ca/mp-lathrop-01.jsonl"
+    changed.write_bytes(changed.read_bytes() + b'{"device_id": "mp-lathrop-01"}\n')
+    with pytest.raises(LakehouseError, match=re.escape(f"{changed} was not written by")):
+        generate(tmp_path, devices, START, rows_per_device=24, seed=1)
+
+    # Without its manifest, nothing in the folder is its own.
+    other = tmp_path / "other"
+    (other / "2025/08/01/lathrop-ca").mkdir(parents=True)
+    (other / "2025/08/01/lathrop-ca/mp-lathrop-01.jsonl").write_text("{}\n")
+    with pytest.raises(LakehouseError, match=re.escape("mp-lathrop-01.jsonl was not written")):
+        generate(other, devices, START, rows_per_device=24, seed=1)
