@@ -240,10 +240,13 @@ def test_the_dag_runs_in_server_mode_without_the_one_slot_pool(server, server_la
     assert pools == "['default_pool']"
 
     airflow = Path(sys.executable).with_name("airflow")
+    # The demo's source (the simulator), and the run scheduled at 02:00 on the next day.
     done = subprocess.run(
-        [str(airflow), "dags", "test", "energy_telemetry_daily", str(IN_AIRFLOW),
+        [str(airflow), "dags", "test", "energy_telemetry_daily",
+         f"{IN_AIRFLOW + dt.timedelta(days=1)}T02:00:00+00:00",
          "--conf", json.dumps({"rows_per_device": ROWS_PER_DEVICE, "seed": SEED})],
-        env=env, capture_output=True, text=True, timeout=1200, check=False)
+        env={**env, "TELEMETRY_RAW_SOURCE": "simulated"}, capture_output=True, text=True,
+        timeout=1200, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     metrics = json.loads((server_lake.metrics_dir / f"quality_{IN_AIRFLOW}.json").read_text())
     assert {t["status"] for t in metrics["dbt_tests"]} <= {"pass", "warn"}
