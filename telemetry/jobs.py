@@ -30,6 +30,7 @@ from telemetry.pipeline.publish import (
     is_unpublished,
     open_branch,
     publish,
+    publish_lock,
     run_branch,
     use_branch,
 )
@@ -157,15 +158,17 @@ def report_day(spark: SparkSession, lake: Lakehouse, day: dt.date, results: list
     its run changed. A day not published (a test failed, `not_published` says why, or its branch
     is still there): its file, read from its branch, then RunFailed."""
     branch = run_branch(day)
-    if not_published is None and not is_unpublished(spark, branch):
-        path = day_metrics(spark, lake, day, results)
-        restate_books(spark, lake)
-        return path
-    use_branch(spark, branch)
-    try:
-        path = day_metrics(spark, lake, day, results, unpublished_branch=branch)
-    finally:
-        close_branch(spark)
+    # Under the publish lock: no other run publishes between reading a book and writing it.
+    with publish_lock(lake):
+        if not_published is None and not is_unpublished(spark, branch):
+            path = day_metrics(spark, lake, day, results)
+            restate_books(spark, lake)
+            return path
+        use_branch(spark, branch)
+        try:
+            path = day_metrics(spark, lake, day, results, unpublished_branch=branch)
+        finally:
+            close_branch(spark)
     failed = failed_nodes(results)
     reason = (", ".join(failed) if failed
               else not_published or "its tests passed, but it was not published")
