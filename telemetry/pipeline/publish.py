@@ -74,22 +74,24 @@ def metadata_change(spark: SparkSession, statement: str, attempts: int = 8) -> N
 
 
 def _wap_enabled(spark: SparkSession, table: str) -> bool:
-    rows = spark.sql(f"show tblproperties {table} ('write.wap.enabled')").collect()
+    rows = spark.sql(f"show tblproperties {CATALOG_NAME}.{table} ('write.wap.enabled')").collect()
     return bool(rows) and str(rows[0][1]).lower() == "true"
 
 
 def open_branch(spark: SparkSession, branch: str) -> None:
     """Start the run's branch from `main` on every table a run writes (they exist: the run
     created them first), dropping what an earlier attempt left, and send this session's writes
-    and reads to it."""
+    and reads to it. Names carry the catalog: Iceberg's branch statements otherwise try the
+    schema as a catalog first, and log a stack trace for each table."""
     check_branch(branch)
     spark.conf.unset(WAP_BRANCH_CONF)
     for table in PUBLISHED_TABLES:
+        name = f"{CATALOG_NAME}.{table}"
         if not _wap_enabled(spark, table):
             metadata_change(
-                spark, f"alter table {table} set tblproperties ('write.wap.enabled' = 'true')")
-        metadata_change(spark, f"alter table {table} drop branch if exists {branch}")
-        metadata_change(spark, f"alter table {table} create branch {branch}")
+                spark, f"alter table {name} set tblproperties ('write.wap.enabled' = 'true')")
+        metadata_change(spark, f"alter table {name} drop branch if exists {branch}")
+        metadata_change(spark, f"alter table {name} create branch {branch}")
     spark.conf.set(WAP_BRANCH_CONF, branch)
 
 
@@ -162,5 +164,6 @@ def publish(spark: SparkSession, lake: Lakehouse, branch: str) -> list[str]:
             metadata_change(spark, f"call {CATALOG_NAME}.system.fast_forward("
                                    f"'{CATALOG_NAME}.{table}', 'main', '{branch}')")
         for table in heads:
-            metadata_change(spark, f"alter table {table} drop branch if exists {branch}")
+            metadata_change(spark, f"alter table {CATALOG_NAME}.{table} "
+                                   f"drop branch if exists {branch}")
     return list(heads)
