@@ -136,7 +136,9 @@ def project_copy(root: Path, multiplier: int) -> Path:
 
 
 def environment(home: Path, data_dir: Path) -> dict[str, str]:
-    return {**os.environ, "TELEMETRY_HOME": str(home), "TELEMETRY_DATA_DIR": str(data_dir),
+    # PWD too: the dbt profile falls back on it, and make under `env -i` does not set it.
+    return {**os.environ, "PWD": os.environ.get("PWD") or os.getcwd(),
+            "TELEMETRY_HOME": str(home), "TELEMETRY_DATA_DIR": str(data_dir),
             "DBT_TARGET_PATH": str(data_dir / "dbt-target"),
             "DBT_LOG_PATH": str(data_dir / "dbt-logs"), "SPARK_LOCAL_IP": "127.0.0.1",
             "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
