@@ -9,28 +9,30 @@
     read again with a second marker, which it cannot also hold in the same place. Only a line
     that contains the marker's letters or a `\u` escape (how else would it spell them?) needs the
     second reading. -#}
-{% macro json_object(line) -%}
+{% macro json_object(line, wrapped) -%}
     case
         when
-            {{ _ends_with_marker(line, '_end_') }}
+            {{ _ends_with_marker(wrapped, '_end_') }}
             and (
                 instr({{ line }}, '_end_') = 0 and instr({{ line }}, '\\u') = 0
-                or {{ _ends_with_marker(line, '_fin_') }}
+                or {{ _ends_with_marker(wrapped_json_line(line, '_fin_'), '_fin_') }}
             )
-            and schema_of_variant(variant_get({{ _wrapped(line, '_end_') }}, '$[0]'))
-            like 'OBJECT<%'
-            then variant_get({{ _wrapped(line, '_end_') }}, '$[0]')
+            and schema_of_variant(variant_get({{ wrapped }}, '$[0]')) like 'OBJECT<%'
+            then variant_get({{ wrapped }}, '$[0]')
     end
 {%- endmacro %}
 
-{% macro _wrapped(line, marker) -%}
+{#- The line parsed as the first element of an array closed by the marker string. A model selects
+    it once, with '_end_', as a column of its own for json_object: a column referenced several
+    times is computed once, where the same expression repeated inside one CASE is not. -#}
+{% macro wrapped_json_line(line, marker='_end_') -%}
     try_parse_json(concat('[', {{ line }}, ',"{{ marker }}"]'))
 {%- endmacro %}
 
-{% macro _ends_with_marker(line, marker) -%}
+{% macro _ends_with_marker(wrapped, marker) -%}
     coalesce(
-        variant_get({{ _wrapped(line, marker) }}, '$[1]', 'string') = '{{ marker }}'
-        and variant_get({{ _wrapped(line, marker) }}, '$[2]') is null,
+        variant_get({{ wrapped }}, '$[1]', 'string') = '{{ marker }}'
+        and variant_get({{ wrapped }}, '$[2]') is null,
         false
     )
 {%- endmacro %}

@@ -29,6 +29,18 @@ devices as (
 
 ),
 
+wrapped as (
+
+    select
+        raw_line,
+        source_file,
+        line_number,
+        received_on,
+        {{ wrapped_json_line('raw_line') }} as wrapped
+    from raw_telemetry
+
+),
+
 parsed as (
 
     select
@@ -36,8 +48,8 @@ parsed as (
         source_file,
         line_number,
         received_on,
-        {{ json_object('raw_line') }} as record
-    from raw_telemetry
+        {{ json_object('raw_line', 'wrapped') }} as record
+    from wrapped
 
 ),
 
