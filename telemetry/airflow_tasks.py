@@ -75,10 +75,8 @@ def ingest_bronze(day: str, params: dict[str, object]) -> int:
     shutil.rmtree(dbt_runs_dir(day), ignore_errors=True)
     lake, date = lakehouse(), dt.date.fromisoformat(day)
     allow_incomplete = bool(params.get("allow_incomplete", False))
-    if not allow_incomplete:
-        jobs.require_complete(lake, date)
     spark = spark_session(lake)
-    jobs.start_day(spark, lake, date)
+    jobs.start_day(spark, lake, date, allow_incomplete)
     return jobs.ingest(spark, lake, date, allow_incomplete)
 
 

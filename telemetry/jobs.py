@@ -132,8 +132,12 @@ def create_tables(spark: SparkSession, lake: Lakehouse, day: dt.date) -> None:
             day)
 
 
-def start_day(spark: SparkSession, lake: Lakehouse, day: dt.date) -> str:
-    """Open the day's branch on every table (this session writes and reads there); its name."""
+def start_day(spark: SparkSession, lake: Lakehouse, day: dt.date,
+              allow_incomplete: bool = False) -> str:
+    """Open the day's branch on every table (this session writes and reads there); its name. A
+    day its producer has not marked complete is refused first, unless `allow_incomplete`."""
+    if not allow_incomplete:
+        require_complete(lake, day)
     create_tables(spark, lake, day)
     branch = run_branch(day)
     open_branch(spark, branch)
@@ -208,12 +212,10 @@ def _run_day_once(spark: SparkSession, lake: Lakehouse, day: dt.date,
                   dbt_vars: dict[str, object], allow_incomplete: bool,
                   last_attempt: bool) -> DayRun:
     timings: dict[str, float] = {}
-    if not allow_incomplete:
-        require_complete(lake, day)  # before any branch is opened
     not_published = None
     start = time.perf_counter()
     try:
-        branch = start_day(spark, lake, day)
+        branch = start_day(spark, lake, day, allow_incomplete)
         timings["branch"] = time.perf_counter() - start
         start = time.perf_counter()
         bronze_rows = ingest(spark, lake, day, allow_incomplete)
