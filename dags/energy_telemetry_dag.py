@@ -3,7 +3,8 @@ rendered by Cosmos) -> publish -> quality metrics. Wiring only: every callable l
 telemetry.airflow_tasks and calls the same jobs as the `telemetry` command.
 
 The run at 02:00 UTC on D+1 processes receive day D, the day that ended before it (see
-airflow_tasks.receive_day); a manual run may name another with the param `date`. Where the raw
+airflow_tasks.receive_day); a manual run may name another with the param `date`, or a range with
+`from` and `to` (processed in one pass). Where the raw
 files come from is the deployment's setting TELEMETRY_RAW_SOURCE: `files` (the default) waits
 for the producer's `_SUCCESS` marker, `simulated` (the demo) generates the day."""
 
@@ -32,6 +33,8 @@ MANIFEST = Path(
 SPARK_POOL = settings.spark_pool()
 SIMULATED = settings.raw_source() == "simulated"
 DAY = airflow_tasks.RECEIVE_DAY
+LAST_DAY = airflow_tasks.LAST_RECEIVE_DAY
+DAYS = {"day": DAY, "to": LAST_DAY}
 
 with DAG(
     dag_id="energy_telemetry_daily",
@@ -50,6 +53,11 @@ with DAG(
         "date": Param(None, type=["null", "string"], format="date",
                       description="Receive day to process, YYYY-MM-DD (a manual run; default: "
                                   "the day that ended before the run's logical date)"),
+        "from": Param(None, type=["null", "string"], format="date",
+                      description="First receive day of a range to process in one pass, "
+                                  "YYYY-MM-DD (a manual run, with to)"),
+        "to": Param(None, type=["null", "string"], format="date",
+                    description="Last receive day of the range, YYYY-MM-DD"),
         "allow_incomplete": Param(False, type="boolean",
                                   description="Process the day's files without its _SUCCESS "
                                               "marker"),
@@ -61,22 +69,23 @@ with DAG(
     },
     tags=["energy", "dbt", "spark"],
     user_defined_macros={"receive_day": airflow_tasks.receive_day,
+                         "last_receive_day": airflow_tasks.last_receive_day,
                          "run_branch": airflow_tasks.run_branch},
 ) as dag:
     if SIMULATED:
         raw_day = PythonOperator(
             task_id="generate_raw", python_callable=airflow_tasks.generate_raw,
-            op_kwargs={"day": DAY},
+            op_kwargs=DAYS,
         )
     else:
         # The producer marks a day complete with `_SUCCESS` once all its files are delivered.
         raw_day = PythonSensor(
             task_id="wait_for_raw", python_callable=airflow_tasks.raw_day_ready,
-            op_kwargs={"day": DAY}, poke_interval=300, timeout=12 * 3600, mode="reschedule",
+            op_kwargs=DAYS, poke_interval=300, timeout=12 * 3600, mode="reschedule",
         )
     ingest_bronze = PythonOperator(
         task_id="ingest_bronze", python_callable=airflow_tasks.ingest_bronze, pool=SPARK_POOL,
-        op_kwargs={"day": DAY},
+        op_kwargs=DAYS,
     )
     dbt = DbtTaskGroup(
         group_id="dbt",
@@ -87,7 +96,9 @@ with DAG(
             # Every node writes and tests the run's branch; `publish` makes it the tables' main.
             dbt_vars={
                 "process_date": DAY,
-                "run_branch": "{{ run_branch(receive_day(dag_run, params)) }}",
+                "process_date_to": LAST_DAY,
+                "run_branch": "{{ run_branch(receive_day(dag_run, params), "
+                              "last_receive_day(dag_run, params)) }}",
                 "max_rejected_share": "{{ params.max_rejected_share }}",
                 "min_devices_reporting_share": "{{ params.min_devices_reporting_share }}",
             },
@@ -115,12 +126,12 @@ with DAG(
     )
     publish = PythonOperator(
         task_id="publish", python_callable=airflow_tasks.publish, pool=SPARK_POOL,
-        op_kwargs={"day": DAY},
+        op_kwargs=DAYS,
     )
     # Written whatever the tests found, then failing when the day was not published.
     write_metrics = PythonOperator(
         task_id="write_metrics", python_callable=airflow_tasks.write_quality_metrics,
-        pool=SPARK_POOL, op_kwargs={"day": DAY}, trigger_rule=TriggerRule.ALL_DONE, retries=0,
+        pool=SPARK_POOL, op_kwargs=DAYS, trigger_rule=TriggerRule.ALL_DONE, retries=0,
     )
 
     raw_day >> ingest_bronze >> dbt >> publish >> write_metrics

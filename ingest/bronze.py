@@ -55,10 +55,10 @@ def _relative_path(file_path: Column, raw_dir: Path) -> Column:
     )
 
 
-def transform(files: DataFrame, raw_dir: Path, day: dt.date, ingested_at: dt.datetime
-              ) -> DataFrame:
+def transform(files: DataFrame, raw_dir: Path, ingested_at: dt.datetime) -> DataFrame:
     """Numbered lines of each file: LF or CRLF endings, a leading byte-order mark dropped, blank
-    lines skipped (they keep their number in the count, so line numbers match an editor's)."""
+    lines skipped (they keep their number in the count, so line numbers match an editor's). The
+    receive day is the file's day folder (`YYYY/MM/DD/...` below the raw folder)."""
     content = F.regexp_replace(F.col("content"), "^\ufeff", "")
     lines = files.select(
         _relative_path(F.col("file_path"), raw_dir).alias("source_file"),
@@ -71,7 +71,7 @@ def transform(files: DataFrame, raw_dir: Path, day: dt.date, ingested_at: dt.dat
         "source_file",
         (F.col("position") + 1).cast("int").alias("line_number"),
         F.lit(ingested_at).cast("timestamp").alias("ingested_at"),
-        F.lit(day).cast("date").alias("received_on"),
+        F.to_date(F.substring("source_file", 1, 10), "yyyy/MM/dd").alias("received_on"),
     ).where(F.col("raw_line").rlike(r"\S"))
 
 
@@ -92,35 +92,47 @@ def ensure_bronze_table(spark: SparkSession) -> None:
     )
 
 
-def load(spark: SparkSession, lines: DataFrame, day: dt.date) -> int:
-    """Replace the day's Bronze partition (and only it) with `lines`; the number of lines written,
-    counted as they are written (the partition is not read back).
+def load(spark: SparkSession, lines: DataFrame, days: list[dt.date]) -> dict[dt.date, int]:
+    """Replace the Bronze partitions of `days` (and only them) with `lines`; the number of lines
+    written per day, counted as they are written (the partitions are not read back).
 
-    The rows replace the day's partition in one Iceberg commit (a dynamic partition overwrite):
-    a reader sees the day's old lines or its new ones, and runs of different days may load at the
-    same time. Writing no rows would leave the partition as it was, so a day whose files hold no
-    lines has its rows deleted instead."""
+    The rows replace the days' partitions in one write and one Iceberg commit (a dynamic
+    partition overwrite): a reader sees the days' old lines or their new ones, and runs of other
+    days may load at the same time. Writing no rows would leave a partition as it was, so the
+    days whose files hold no lines have their rows deleted instead."""
     ensure_bronze_table(spark)
     columns = [field.name for field in BRONZE_SCHEMA.fields]
     written = Observation("bronze_lines")
+    received_on = F.col("received_on")
+    per_day = [F.count_if(received_on == F.lit(day)).alias(f"d{i}") for i, day in enumerate(days)]
     (
-        lines.observe(written, F.count(F.lit(1)).alias("lines"))
+        lines.observe(written, *per_day)
         .select(*columns)
         .coalesce(4)
         .writeTo(BRONZE_TABLE)
         .overwritePartitions()
     )
-    count = int(written.get["lines"])
-    if count == 0:
-        spark.sql(f"delete from {BRONZE_TABLE} where received_on = date'{day}'")
-    return count
+    metrics = written.get
+    counts = {day: int(metrics[f"d{i}"]) for i, day in enumerate(days)}
+    empty = [day for day, count in counts.items() if count == 0]
+    if empty:
+        listed = ", ".join(f"date'{day}'" for day in empty)
+        spark.sql(f"delete from {BRONZE_TABLE} where received_on in ({listed})")
+    return counts
+
+
+def ingest_days(spark: SparkSession, raw_dir: Path, days: list[dt.date]) -> dict[dt.date, int]:
+    """Land every line of the days' raw files in Bronze, all days in one write; the number of
+    Bronze rows per day. Every day's files are found first: a day that cannot be read lands
+    nothing of any day."""
+    files = [path for day in days for path in raw_files(raw_dir, day)]
+    ingested_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    return load(spark, transform(extract(spark, files), raw_dir, ingested_at), days)
 
 
 def ingest_day(spark: SparkSession, raw_dir: Path, day: dt.date) -> int:
     """Land every line of the day's raw files in Bronze; returns the number of Bronze rows."""
-    files = raw_files(raw_dir, day)
-    ingested_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    return load(spark, transform(extract(spark, files), raw_dir, day, ingested_at), day)
+    return ingest_days(spark, raw_dir, [day])[day]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,8 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     spark = SparkSession.builder.appName("bronze-ingest").getOrCreate()
     try:
-        for day in days:
-            rows = ingest_day(spark, raw_dir, day)
+        for day, rows in ingest_days(spark, raw_dir, days).items():
             print(f"ingested {day}: {rows:,} lines into {BRONZE_TABLE}")
     finally:
         spark.stop()

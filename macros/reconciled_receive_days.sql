@@ -1,5 +1,5 @@
-{#- The receive days whose books the run for process_date rewrites, and the event dates their
-    accepted lines fall on: the processed day, and every receive day that sent an accepted line
+{#- The receive days whose books the run rewrites, and the event dates their accepted lines
+    fall on: the processed days, and every receive day that sent an accepted line
     for an event date the run recomputes (which of its copies Silver keeps may have changed, a
     later day's copy winning over it). Read from the staged lines (pass
     ref('stg_bronze__raw_telemetry') and owned_event_dates(...)) as
@@ -24,7 +24,9 @@
         ),
 
         receive_days as (
-            select date'{{ process_date() }}' as received_on
+            select explode(
+                cast(array({{ date_list(process_days()) }}) as array<date>)
+            ) as received_on
             union
             select received_on
             from staged

@@ -1,6 +1,7 @@
-{#- Runs first (on-run-start): stops build, run and test before any SQL when process_date is not a
-    real calendar date written YYYY-MM-DD. Other commands (parse, docs generate, compile) check it
-    only when it is given. -#}
+{#- Runs first (on-run-start): stops build, run and test before any SQL when process_date (or
+    process_date_to, the last day of a range) is not a real calendar date written YYYY-MM-DD, or
+    the range ends before it starts. Other commands (parse, docs generate, compile) check them
+    only when they are given. -#}
 {% macro validate_process_date() %}
     {%- if execute -%}
         {%- set value = process_date() -%}
@@ -10,21 +11,20 @@
                 "process_date is required: pass the receive day to process, e.g. "
                 ~ "--vars '{process_date: \"2025-08-01\"}'") }}
         {%- endif -%}
-        {%- if value != '' -%}
-            {%- set match = modules.re.match('^(\\d{4})-(\\d{2})-(\\d{2})$', value) -%}
-            {%- set valid = false -%}
-            {%- if match -%}
-                {%- set year = match.group(1) | int -%}
-                {%- set month = match.group(2) | int -%}
-                {%- set day = match.group(3) | int -%}
-                {%- set leap = (year % 4 == 0 and year % 100 != 0) or year % 400 == 0 -%}
-                {%- set month_days = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] -%}
-                {%- set valid = year >= 1 and 1 <= month <= 12 and 1 <= day <= month_days[month - 1] -%}
-            {%- endif -%}
-            {%- if not valid -%}
+        {%- set last = var('process_date_to', '') | string | trim -%}
+        {%- if last != '' and value == '' -%}
+            {{ exceptions.raise_compiler_error(
+                "process_date_to '" ~ last ~ "' needs process_date, the first day of the range") }}
+        {%- endif -%}
+        {%- for name, given in [('process_date', value), ('process_date_to', last)] -%}
+            {%- if given != '' and not is_real_date(given) -%}
                 {{ exceptions.raise_compiler_error(
-                    "process_date must be a real date written YYYY-MM-DD, got '" ~ value ~ "'") }}
+                    name ~ " must be a real date written YYYY-MM-DD, got '" ~ given ~ "'") }}
             {%- endif -%}
+        {%- endfor -%}
+        {%- if last != '' and last < value -%}
+            {{ exceptions.raise_compiler_error(
+                "process_date_to " ~ last ~ " is before process_date " ~ value) }}
         {%- endif -%}
     {%- endif -%}
 {% endmacro %}

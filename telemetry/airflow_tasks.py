@@ -1,6 +1,7 @@
 """The callables of the Airflow DAG: a receive day in, a job of `telemetry.jobs` called.
 
-Each takes the receive day the run processes (YYYY-MM-DD, rendered from RECEIVE_DAY), so the DAG
+Each takes the receive day the run processes (YYYY-MM-DD, rendered from RECEIVE_DAY) and the last
+day of its range (LAST_RECEIVE_DAY: the same day, unless a manual run names a range), so the DAG
 file holds wiring only. The
 jobs (and with them pyspark and dbt) are imported when a task runs, not when the DAG file is
 parsed.
@@ -23,22 +24,50 @@ from telemetry.settings import (
     lakehouse,
 )
 
-# The template every task renders its receive day from (see receive_day).
+# The templates every task renders its receive days from (see receive_day, last_receive_day).
 RECEIVE_DAY = "{{ receive_day(dag_run, params) }}"
+LAST_RECEIVE_DAY = "{{ last_receive_day(dag_run, params) }}"
 
 
 def receive_day(dag_run: Any, params: dict[str, Any] | None = None) -> str:
-    """The receive day a DAG run processes, YYYY-MM-DD (the DAG's `receive_day` macro).
+    """The receive day a DAG run processes (the first of its range), YYYY-MM-DD (the DAG's
+    `receive_day` macro).
 
     The day that ended before the run's logical date: the run scheduled for 02:00 UTC on D+1
     processes D (under Airflow 3's cron timetable the logical date is the moment of the run
     itself), and so does a backfill's run for that moment. A manual run without a logical date
-    counts from the moment it was triggered; one given the param `date` processes that day."""
-    chosen = (params or {}).get("date")
+    counts from the moment it was triggered; one given the param `date` processes that day, one
+    given `from` (and `to`) the range from that day."""
+    params = params or {}
+    if params.get("date") and params.get("from"):
+        raise ValueError("give the param date (one receive day) or from/to (a range), not both")
+    chosen = params.get("from") or params.get("date")
     if chosen:
         return dt.date.fromisoformat(str(chosen)).isoformat()
+    if params.get("to"):
+        raise ValueError(f"the param to ({params['to']}) needs from, the range's first day")
     moment = getattr(dag_run, "logical_date", None) or dag_run.run_after
     return (moment.astimezone(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
+
+
+def last_receive_day(dag_run: Any, params: dict[str, Any] | None = None) -> str:
+    """The last receive day a DAG run processes (the DAG's `last_receive_day` macro): the param
+    `to` of a manual run given a range (`from` .. `to`, processed in one pass), else the run's
+    one receive day."""
+    first = receive_day(dag_run, params)
+    chosen = (params or {}).get("to")
+    if not chosen:
+        return first
+    last = dt.date.fromisoformat(str(chosen)).isoformat()
+    if last < first:
+        raise ValueError(f"the param to ({last}) is before the range's first day ({first})")
+    return last
+
+
+def _days(day: str, to: str | None) -> list[dt.date]:
+    from telemetry.jobs import date_range
+
+    return date_range(dt.date.fromisoformat(day), dt.date.fromisoformat(to or day))
 
 
 def dbt_runs_dir(day: str) -> Path:
@@ -47,68 +76,74 @@ def dbt_runs_dir(day: str) -> Path:
     return lakehouse().data_dir / DBT_RUNS_DIR / day
 
 
-def generate_raw(day: str, params: dict[str, object]) -> int:
-    """Simulate the receive day's raw files (the simulated source; never over real files)."""
+def generate_raw(day: str, params: dict[str, object], to: str | None = None) -> int:
+    """Simulate the raw files of the run's receive days (the simulated source; never over real
+    files); the lines written."""
     from telemetry import jobs
 
-    manifest = jobs.generate_days(lakehouse(), dt.date.fromisoformat(day),
-                                  rows_per_device=int(params.get("rows_per_device", 1440)),
-                                  seed=int(params.get("seed", 42)))[0]
-    return manifest.totals.lines
+    days = _days(day, to)
+    manifests = jobs.generate_days(lakehouse(), days[0], len(days),
+                                   rows_per_device=int(params.get("rows_per_device", 1440)),
+                                   seed=int(params.get("seed", 42)))
+    return sum(manifest.totals.lines for manifest in manifests)
 
 
-def raw_day_ready(day: str, params: dict[str, object]) -> bool:
-    """True once the producer has marked the receive day complete (or, with the param
-    `allow_incomplete`, once it has a file)."""
+def raw_day_ready(day: str, params: dict[str, object], to: str | None = None) -> bool:
+    """True once the producer has marked every receive day of the run complete (or, with the
+    param `allow_incomplete`, once each has a file)."""
     from telemetry import jobs
 
-    return jobs.raw_day_ready(lakehouse(), dt.date.fromisoformat(day),
-                              bool(params.get("allow_incomplete", False)))
+    lake = lakehouse()
+    allow_incomplete = bool(params.get("allow_incomplete", False))
+    return all(jobs.raw_day_ready(lake, each, allow_incomplete) for each in _days(day, to))
 
 
-def ingest_bronze(day: str, params: dict[str, object]) -> int:
-    """Open the day's branch on every table, and land the day's raw lines there. The dbt
-    artifacts of an earlier run of the day are cleared first: the metrics read this run's."""
+def ingest_bronze(day: str, params: dict[str, object], to: str | None = None) -> int:
+    """Open the run's branch on every table, and land the raw lines of its receive days there
+    (a range in one write); the lines written. The dbt artifacts of an earlier run from the same
+    day are cleared first: the metrics read this run's."""
     from telemetry import jobs
     from telemetry.spark import spark_session
 
     shutil.rmtree(dbt_runs_dir(day), ignore_errors=True)
-    lake, date = lakehouse(), dt.date.fromisoformat(day)
+    lake, days = lakehouse(), _days(day, to)
     allow_incomplete = bool(params.get("allow_incomplete", False))
     spark = spark_session(lake)
-    jobs.start_day(spark, lake, date, allow_incomplete)
-    return jobs.ingest(spark, lake, date, allow_incomplete)
+    jobs.start_day(spark, lake, days[0], allow_incomplete, to=days[-1])
+    return sum(jobs.ingest_range(spark, lake, days, allow_incomplete).values())
 
 
-def run_branch(day: str) -> str:
-    """The branch the DAG run for a receive day writes and audits (the dbt var `run_branch`)."""
+def run_branch(day: str, to: str | None = None) -> str:
+    """The branch the DAG run for a receive day (or a range) writes and audits (the dbt var
+    `run_branch`)."""
     from telemetry.pipeline.publish import run_branch as branch_of
 
-    return branch_of(dt.date.fromisoformat(day))
+    days = _days(day, to)
+    return branch_of(days[0], days[-1])
 
 
-def publish(day: str) -> list[str]:
-    """Publish the day once every dbt node and test upstream has succeeded."""
+def publish(day: str, to: str | None = None) -> list[str]:
+    """Publish the run once every dbt node and test upstream has succeeded."""
     from telemetry import jobs
     from telemetry.spark import spark_session
 
-    lake = lakehouse()
-    return jobs.publish_day(spark_session(lake), lake, dt.date.fromisoformat(day))
+    lake, days = lakehouse(), _days(day, to)
+    return jobs.publish_day(spark_session(lake), lake, days[0], days[-1])
 
 
-def write_quality_metrics(day: str) -> str:
-    """Write the day's metrics from every dbt task's results, whatever their outcome, and fail
-    (after writing them) when the day was not published."""
+def write_quality_metrics(day: str, to: str | None = None) -> list[str]:
+    """Write the metrics of every receive day of the run from every dbt task's results, whatever
+    their outcome, and fail (after writing them) when the run was not published."""
     from telemetry import jobs
     from telemetry.spark import spark_session
 
-    lake = lakehouse()
+    lake, days = lakehouse(), _days(day, to)
     runs = sorted(dbt_runs_dir(day).glob("*/run_results.json"))
     if not runs:
         raise LakehouseError(f"no dbt task ran for {day}: the run stopped before dbt (see the "
                              "failed task upstream); there is nothing to report")
-    return str(jobs.day_metrics_from_artifacts(spark_session(lake), lake,
-                                               dt.date.fromisoformat(day), runs))
+    paths = jobs.day_metrics_from_artifacts(spark_session(lake), lake, days[0], runs, days[-1])
+    return [str(path) for path in paths.values()]
 
 
 def dbt_env() -> dict[str, str]:

@@ -44,7 +44,7 @@ def _dbt_vars(text: str) -> dict[str, object]:
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError(
             f"not a YAML mapping such as '{{max_rejected_share: 0.1}}': {text!r}")
-    taken = sorted({"process_date", "run_branch"} & set(value))
+    taken = sorted({"process_date", "process_date_to", "run_branch"} & set(value))
     if taken:
         raise argparse.ArgumentTypeError(f"{', '.join(taken)} is set by the run itself")
     return value
@@ -78,20 +78,19 @@ def cmd_generate(args: argparse.Namespace) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> None:
-    from telemetry.jobs import BRONZE_TABLE, ingest
+    from telemetry.jobs import BRONZE_TABLE, ingest_range
     from telemetry.spark import spark_session
 
     days = _days(args.date, args.to)
     lake = lakehouse()
     _require_complete(lake, days, args.allow_incomplete)
     spark = spark_session(lake)
-    for day in days:
-        rows = ingest(spark, lake, day, args.allow_incomplete)
+    for day, rows in ingest_range(spark, lake, days, args.allow_incomplete).items():
         print(f"ingested {day}: {rows:,} lines into {BRONZE_TABLE}")
 
 
 def cmd_run(args: argparse.Namespace) -> None:
-    from telemetry.jobs import run_day
+    from telemetry.jobs import run_days
     from telemetry.pipeline.kpis import gold_kpis
     from telemetry.spark import spark_session
 
@@ -100,16 +99,15 @@ def cmd_run(args: argparse.Namespace) -> None:
     _require_complete(lake, days, args.allow_incomplete)
     started = time.perf_counter()
     spark = spark_session(lake)
-    reports: list[dict[str, object]] = []
     session_s = time.perf_counter() - started
+    run = run_days(spark, lake, days, args.vars, args.allow_incomplete)
     for day in days:
-        result = run_day(spark, lake, day, args.vars, args.allow_incomplete)
-        reports.append(result.report())
-        print(f"\n{day}: {result.bronze_rows:,} Bronze lines; metrics in {result.metrics_path}")
+        print(f"\n{day}: {run.bronze_rows[day]:,} Bronze lines; metrics in "
+              f"{run.metrics_paths[day]}")
         if args.show_kpis:
             print(format_kpis(day, gold_kpis(spark, day)))
     if args.report:
-        args.report.write_text(json.dumps({"session_start_s": session_s, "days": reports},
+        args.report.write_text(json.dumps({"session_start_s": session_s, "run": run.report()},
                                           indent=2) + "\n")
 
 
@@ -118,10 +116,12 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     from telemetry.pipeline.dbt import run_results_path
     from telemetry.spark import spark_session
 
+    days = _days(args.date, args.to)
     lake = lakehouse()
-    path = day_metrics_from_artifacts(spark_session(lake), lake, args.date,
-                                      [run_results_path(lake)])
-    print(f"wrote {path}")
+    paths = day_metrics_from_artifacts(spark_session(lake), lake, days[0],
+                                       [run_results_path(lake)], days[-1])
+    for path in paths.values():
+        print(f"wrote {path}")
 
 
 def cmd_history(args: argparse.Namespace) -> None:
@@ -281,13 +281,15 @@ def parser() -> argparse.ArgumentParser:
     gen.set_defaults(func=cmd_generate)
 
     for name, func, text in [
-        ("ingest", cmd_ingest, "land a receive day's raw files in Bronze"),
-        ("run", cmd_run, "ingest, dbt build and test a receive day on a branch of its own, publish "
-                         "it when its tests pass, write its quality metrics; in one JVM"),
+        ("ingest", cmd_ingest, "land a receive day's raw files (or a range's) in Bronze"),
+        ("run", cmd_run, "ingest, dbt build and test a receive day (or a range of days, in one "
+                         "pass) on a branch of its own, publish it when its tests pass, write "
+                         "each day's quality metrics; in one JVM"),
     ]:
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--date", type=_date, required=True, help="receive day, YYYY-MM-DD")
-        sub.add_argument("--to", type=_date, help="last day of a range to process in order")
+        sub.add_argument("--to", type=_date,
+                         help="last day of a range, processed with --date's day as one batch")
         sub.add_argument("--allow-incomplete", action="store_true",
                          help="process a day whose folder has no _SUCCESS marker yet (its "
                               "producer may still be delivering files)")
@@ -296,13 +298,15 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("--show-kpis", action=argparse.BooleanOptionalAction, default=True,
                              help="print the day's Gold KPIs (default: yes)")
             sub.add_argument("--report", type=Path,
-                             help="write each day's stage and dbt-node timings to this JSON file")
+                             help="write the run's stage and dbt-node timings to this JSON file")
             sub.add_argument("--vars", type=_dbt_vars, default={},
                              help="dbt vars, as for dbt: e.g. '{max_rejected_share: 0.1, "
                                   "min_devices_reporting_share: 0.8}'")
 
     met = commands.add_parser("metrics", help="write the quality-metrics JSON of a built day")
     met.add_argument("--date", type=_date, required=True, help="receive day, YYYY-MM-DD")
+    met.add_argument("--to", type=_date,
+                     help="last day of the range the last dbt build processed")
     met.set_defaults(func=cmd_metrics)
 
     hist = commands.add_parser("history", help="list a table's versions (Iceberg snapshots)")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from ingest.bronze import BRONZE_TABLE, ensure_bronze_table, ingest_day
+from ingest.bronze import BRONZE_TABLE, ensure_bronze_table, ingest_days
 from ingest.layout import RawDataError, complete_marker, is_complete, raw_files
 from telemetry.pipeline.dbt import (
     NodeResult,
@@ -38,9 +38,10 @@ from telemetry.pipeline.registry import load_registry
 from telemetry.settings import Lakehouse, LakehouseError
 from telemetry.simulator import DayManifest, generate
 
-__all__ = ["BRONZE_TABLE", "DayRun", "build_day", "date_range", "day_metrics",
-           "day_metrics_from_artifacts", "generate_days", "ingest", "publish_day",
-           "raw_day_ready", "report_day", "require_complete", "run_day", "start_day"]
+__all__ = ["BRONZE_TABLE", "DayRun", "Run", "build_day", "date_range", "day_metrics",
+           "day_metrics_from_artifacts", "generate_days", "ingest", "ingest_range",
+           "publish_day", "raw_day_ready", "report_day", "report_days", "require_complete",
+           "run_day", "run_days", "start_day"]
 
 # A run whose tables another run published meanwhile starts over, this many times at most.
 PUBLISH_ATTEMPTS = 3
@@ -51,21 +52,32 @@ class RunFailed(LakehouseError):
 
 
 @dataclass(frozen=True)
-class DayRun:
-    day: dt.date
-    bronze_rows: int
+class Run:
+    """What a run of one receive day, or of a range of them in one pass, did."""
+    days: list[dt.date]
+    bronze_rows: dict[dt.date, int]
     dbt_results: list[NodeResult]
-    metrics_path: Path
+    metrics_paths: dict[dt.date, Path]
     timings_s: dict[str, float] = field(default_factory=dict)
 
     def report(self) -> dict[str, object]:
         """What the run did and how long each stage and dbt node took, for the benchmark."""
         return {
-            "day": self.day.isoformat(),
-            "bronze_rows": self.bronze_rows,
+            "days": [day.isoformat() for day in self.days],
+            "bronze_rows": {day.isoformat(): rows for day, rows in self.bronze_rows.items()},
             "timings_s": self.timings_s,
             "dbt_nodes_s": {r.unique_id: r.execution_time for r in self.dbt_results},
         }
+
+
+@dataclass(frozen=True)
+class DayRun:
+    """What the run of one receive day did."""
+    day: dt.date
+    bronze_rows: int
+    dbt_results: list[NodeResult]
+    metrics_path: Path
+    timings_s: dict[str, float] = field(default_factory=dict)
 
 
 def date_range(start: dt.date, end: dt.date | None = None) -> list[dt.date]:
@@ -105,21 +117,31 @@ def ingest(spark: SparkSession, lake: Lakehouse, day: dt.date,
            allow_incomplete: bool = False) -> int:
     """Land the receive day's raw lines in Bronze; the number of lines. A day its producer has
     not marked complete is refused, unless `allow_incomplete`."""
+    return ingest_range(spark, lake, [day], allow_incomplete)[day]
+
+
+def ingest_range(spark: SparkSession, lake: Lakehouse, days: list[dt.date],
+                 allow_incomplete: bool = False) -> dict[dt.date, int]:
+    """Land the receive days' raw lines in Bronze, in one write; the number of lines per day. A
+    day its producer has not marked complete is refused, unless `allow_incomplete`, before any
+    day is written."""
     if not allow_incomplete:
-        require_complete(lake, day)
+        for day in days:
+            require_complete(lake, day)
     try:
-        return ingest_day(spark, lake.raw_dir, day)
+        return ingest_days(spark, lake.raw_dir, days)
     except RawDataError as error:
         raise LakehouseError(str(error)) from None
 
 
 def build_day(lake: Lakehouse, day: dt.date, dbt_vars: dict[str, object] | None = None,
-              check: bool = True) -> list[NodeResult]:
-    """`dbt build` for a receive day: the seed, Silver, Gold and every data test. dbt's unit
-    tests check the SQL, not the day's data: like dbt recommends, they run in development and CI
-    (`make test`, or `dbt build`/`dbt test` by hand), not in every production run."""
+              check: bool = True, to: dt.date | None = None) -> list[NodeResult]:
+    """`dbt build` for a receive day (or the range `day` .. `to`, in one build): the seed,
+    Silver, Gold and every data test. dbt's unit tests check the SQL, not the day's data: like
+    dbt recommends, they run in development and CI (`make test`, or `dbt build`/`dbt test` by
+    hand), not in every production run."""
     return run_dbt(lake, ["build", "--exclude-resource-type", "unit_test"], day, dbt_vars,
-                   check=check)
+                   check=check, to=to)
 
 
 def create_tables(spark: SparkSession, lake: Lakehouse, day: dt.date) -> None:
@@ -133,20 +155,24 @@ def create_tables(spark: SparkSession, lake: Lakehouse, day: dt.date) -> None:
 
 
 def start_day(spark: SparkSession, lake: Lakehouse, day: dt.date,
-              allow_incomplete: bool = False) -> str:
-    """Open the day's branch on every table (this session writes and reads there); its name. A
-    day its producer has not marked complete is refused first, unless `allow_incomplete`."""
+              allow_incomplete: bool = False, to: dt.date | None = None) -> str:
+    """Open the run's branch on every table (this session writes and reads there); its name. The
+    run is of a receive day, or of the range `day` .. `to`. A day its producer has not marked
+    complete is refused first, unless `allow_incomplete`."""
     if not allow_incomplete:
-        require_complete(lake, day)
+        for each in date_range(day, to):
+            require_complete(lake, each)
     create_tables(spark, lake, day)
-    branch = run_branch(day)
+    branch = run_branch(day, to)
     open_branch(spark, branch)
     return branch
 
 
-def publish_day(spark: SparkSession, lake: Lakehouse, day: dt.date) -> list[str]:
-    """Publish the day's branch: one atomic commit per table."""
-    return publish(spark, lake, run_branch(day))
+def publish_day(spark: SparkSession, lake: Lakehouse, day: dt.date,
+                to: dt.date | None = None) -> list[str]:
+    """Publish the run's branch (a receive day's, or the range `day` .. `to`): one atomic commit
+    per table."""
+    return publish(spark, lake, run_branch(day, to))
 
 
 def day_metrics(spark: SparkSession, lake: Lakehouse, day: dt.date,
@@ -155,73 +181,103 @@ def day_metrics(spark: SparkSession, lake: Lakehouse, day: dt.date,
     return write_metrics(lake, day, quality_metrics(spark, day, tests, unpublished_branch))
 
 
-def report_day(spark: SparkSession, lake: Lakehouse, day: dt.date, results: list[NodeResult],
-               not_published: str | None = None) -> Path:
-    """Write the receive day's quality metrics, whatever the run's outcome once dbt has run; the
-    file's path. A published day: its file, and the files of the other receive days whose books
-    its run changed. A day not published (a test failed, `not_published` says why, or its branch
-    is still there): its file, read from its branch, then RunFailed."""
-    branch = run_branch(day)
+def report_days(spark: SparkSession, lake: Lakehouse, days: list[dt.date],
+                results: list[NodeResult], not_published: str | None = None
+                ) -> dict[dt.date, Path]:
+    """Write the quality metrics of every receive day of a run (one day, or a range processed in
+    one pass), whatever the run's outcome once dbt has run; each day's file. A published run:
+    its days' files, and the files of the other receive days whose books it changed. A run not
+    published (a test failed, `not_published` says why, or its branch is still there): its days'
+    files, read from its branch, then RunFailed."""
+    branch = run_branch(days[0], days[-1])
     # Under the publish lock: no other run publishes between reading a book and writing it.
     with publish_lock(lake):
         if not_published is None and not is_unpublished(spark, branch):
-            path = day_metrics(spark, lake, day, results)
+            paths = {day: day_metrics(spark, lake, day, results) for day in days}
             restate_books(spark, lake)
-            return path
+            return paths
         use_branch(spark, branch)
         try:
-            path = day_metrics(spark, lake, day, results, unpublished_branch=branch)
+            paths = {day: day_metrics(spark, lake, day, results, unpublished_branch=branch)
+                     for day in days}
         finally:
             close_branch(spark)
     failed = failed_nodes(results)
     reason = (", ".join(failed) if failed
               else not_published or "its tests passed, but it was not published")
+    which = str(days[0]) if len(days) == 1 else f"{days[0]} to {days[-1]}"
+    where = (str(paths[days[0]]) if len(days) == 1
+             else f"{paths[days[0]].parent} (one file per day)")
     raise RunFailed(
-        f"{day} was not published: {reason}. The tables are as they were; the day's new data "
+        f"{which} was not published: {reason}. The tables are as they were; the new data "
         f"waits on the branch {branch!r} (e.g. select ... from silver.readings version as of "
-        f"'{branch}'); metrics in {path}.")
+        f"'{branch}'); metrics in {where}.")
+
+
+def report_day(spark: SparkSession, lake: Lakehouse, day: dt.date, results: list[NodeResult],
+               not_published: str | None = None) -> Path:
+    """The receive day's quality metrics (report_days for one day)."""
+    return report_days(spark, lake, [day], results, not_published)[day]
 
 
 def day_metrics_from_artifacts(spark: SparkSession, lake: Lakehouse, day: dt.date,
-                               run_results: list[Path]) -> Path:
-    """The receive day's metrics (report_day) with its test results read from dbt's
-    run_results.json files of the day."""
-    return report_day(spark, lake, day, test_results_from_artifacts(run_results, day))
+                               run_results: list[Path], to: dt.date | None = None
+                               ) -> dict[dt.date, Path]:
+    """The quality metrics of the run's receive days (report_days: `day`, or the range `day` ..
+    `to`) with its test results read from dbt's run_results.json files of that run."""
+    return report_days(spark, lake, date_range(day, to),
+                       test_results_from_artifacts(run_results, day, to))
 
 
 def run_day(spark: SparkSession, lake: Lakehouse, day: dt.date,
             dbt_vars: dict[str, object] | None = None, allow_incomplete: bool = False) -> DayRun:
-    """Ingest, build, audit and publish one receive day, in this process: write, audit, publish.
+    """Ingest, build, audit and publish one receive day, in this process (run_days for one
+    day)."""
+    run = run_days(spark, lake, [day], dbt_vars, allow_incomplete)
+    return DayRun(day, run.bronze_rows[day], run.dbt_results, run.metrics_paths[day],
+                  run.timings_s)
 
-    Everything is written on the day's branch; when every error-severity test passed, each table
+
+def run_days(spark: SparkSession, lake: Lakehouse, days: list[dt.date],
+             dbt_vars: dict[str, object] | None = None, allow_incomplete: bool = False) -> Run:
+    """Ingest, build, audit and publish receive days, in this process and in one pass: write,
+    audit, publish. `days` are consecutive (date_range); a range is one batch: one Bronze write,
+    one dbt build over the union of the days' event dates, the tests once, one publish, and the
+    metrics of every day. It leaves the tables as running the days one by one in order would.
+
+    Everything is written on the run's branch; when every error-severity test passed, each table
     is published in one commit, then the metrics are written. When a test failed, nothing is
     published, the metrics say so, and RunFailed names the failing nodes. When another run
-    published meanwhile, the day starts over from the newer tables, at most PUBLISH_ATTEMPTS
+    published meanwhile, the run starts over from the newer tables, at most PUBLISH_ATTEMPTS
     times."""
+    if days != date_range(days[0], days[-1]):
+        raise LakehouseError("the receive days of a run must be consecutive, in order")
     for attempt in range(1, PUBLISH_ATTEMPTS + 1):
         try:
-            return _run_day_once(spark, lake, day, dbt_vars or {}, allow_incomplete,
-                                 last_attempt=attempt == PUBLISH_ATTEMPTS)
+            return _run_once(spark, lake, days, dbt_vars or {}, allow_incomplete,
+                             last_attempt=attempt == PUBLISH_ATTEMPTS)
         except PublishConflict as conflict:
-            print(f"{day}: {conflict} Starting the day over "
+            which = str(days[0]) if len(days) == 1 else f"{days[0]} to {days[-1]}"
+            print(f"{which}: {conflict} Starting over "
                   f"(attempt {attempt + 1} of {PUBLISH_ATTEMPTS}).", flush=True)
     raise AssertionError("unreachable")
 
 
-def _run_day_once(spark: SparkSession, lake: Lakehouse, day: dt.date,
-                  dbt_vars: dict[str, object], allow_incomplete: bool,
-                  last_attempt: bool) -> DayRun:
+def _run_once(spark: SparkSession, lake: Lakehouse, days: list[dt.date],
+              dbt_vars: dict[str, object], allow_incomplete: bool, last_attempt: bool) -> Run:
+    first, last = days[0], days[-1]
     timings: dict[str, float] = {}
     not_published = None
     start = time.perf_counter()
     try:
-        branch = start_day(spark, lake, day, allow_incomplete)
+        branch = start_day(spark, lake, first, allow_incomplete, to=last)
         timings["branch"] = time.perf_counter() - start
         start = time.perf_counter()
-        bronze_rows = ingest(spark, lake, day, allow_incomplete)
+        bronze_rows = ingest_range(spark, lake, days, allow_incomplete)
         timings["ingest"] = time.perf_counter() - start
         start = time.perf_counter()
-        results = build_day(lake, day, {**dbt_vars, "run_branch": branch}, check=False)
+        results = build_day(lake, first, {**dbt_vars, "run_branch": branch}, check=False,
+                            to=last)
         timings["dbt_build"] = time.perf_counter() - start
         start = time.perf_counter()
         if run_status(results) == "failed":
@@ -237,6 +293,6 @@ def _run_day_once(spark: SparkSession, lake: Lakehouse, day: dt.date,
     finally:
         close_branch(spark)
     start = time.perf_counter()
-    path = report_day(spark, lake, day, results, not_published)
+    paths = report_days(spark, lake, days, results, not_published)
     timings["metrics"] = time.perf_counter() - start
-    return DayRun(day, bronze_rows, results, path, timings)
+    return Run(days, bronze_rows, results, paths, timings)

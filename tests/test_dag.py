@@ -115,7 +115,9 @@ def test_dag_shape(dag):
         assert tasks[task_id].retries == 2
     assert tasks["dbt.readings_model_build"].vars == {
         "process_date": "{{ receive_day(dag_run, params) }}",
-        "run_branch": "{{ run_branch(receive_day(dag_run, params)) }}",
+        "process_date_to": "{{ last_receive_day(dag_run, params) }}",
+        "run_branch": "{{ run_branch(receive_day(dag_run, params), "
+                      "last_receive_day(dag_run, params)) }}",
         "max_rejected_share": "{{ params.max_rejected_share }}",
         "min_devices_reporting_share": "{{ params.min_devices_reporting_share }}"}
     assert "vars" in tasks["dbt.readings_model_build"].template_fields
@@ -144,12 +146,12 @@ def test_a_raw_source_that_is_not_one_is_an_import_error(airflow_home, monkeypat
     assert "TELEMETRY_RAW_SOURCE='real' is not one of files, simulated" in errors
 
 
-def rendered_day(dag, *, logical_date=None, run_after=None, conf=None) -> str:
+def rendered_day(dag, *, logical_date=None, run_after=None, conf=None,
+                 template: str = "{{ receive_day(dag_run, params) }}") -> str:
     """The receive day a run of the DAG renders, through the DAG's own template environment."""
     run = SimpleNamespace(logical_date=logical_date, run_after=run_after or logical_date)
     params = {**dag.params.dump(), **(conf or {})}
-    template = dag.get_template_env().from_string("{{ receive_day(dag_run, params) }}")
-    return template.render(dag_run=run, params=params)
+    return dag.get_template_env().from_string(template).render(dag_run=run, params=params)
 
 
 def test_the_run_at_two_on_the_next_day_processes_the_day_that_ended(dag):
@@ -182,6 +184,29 @@ def test_the_run_at_two_on_the_next_day_processes_the_day_that_ended(dag):
     # A manual run may name its day.
     assert rendered_day(dag, logical_date=SCHEDULED_AT, conf={"date": "2025-10-20"}) == \
         "2025-10-20"
+
+
+def test_a_manual_run_given_from_and_to_processes_the_range_in_one_pass(dag):
+    tasks = {t.task_id: t for t in dag.tasks}
+    last = tasks["dbt.readings_model_build"].vars["process_date_to"]
+    branch = tasks["dbt.readings_model_build"].vars["run_branch"]
+    range_conf = {"from": "2025-10-01", "to": "2025-10-30"}
+    # Every task gets the same range: the first and last receive day, and one branch for both.
+    assert [rendered_day(dag, logical_date=SCHEDULED_AT, conf=range_conf, template=t)
+            for t in ("{{ receive_day(dag_run, params) }}", last, branch)] == [
+        "2025-10-01", "2025-10-30", "run_20251001_20251030"]
+    for task_id in ("generate_raw", "ingest_bronze", "publish", "write_metrics"):
+        assert tasks[task_id].op_kwargs == {"day": "{{ receive_day(dag_run, params) }}",
+                                            "to": last}, task_id
+    # A scheduled run's range is its one day, on the day's own branch.
+    assert [rendered_day(dag, logical_date=SCHEDULED_AT, template=t) for t in (last, branch)] \
+        == ["2025-11-01", "run_20251101"]
+    # A range that ends before it starts, or names both a day and a range, renders no day.
+    for conf, message in [({"from": "2025-10-05", "to": "2025-10-01"}, "is before"),
+                          ({"date": "2025-10-05", "from": "2025-10-01"}, "not both"),
+                          ({"to": "2025-10-05"}, "needs from")]:
+        with pytest.raises(ValueError, match=message):
+            rendered_day(dag, logical_date=SCHEDULED_AT, conf=conf, template=last)
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
-{#- The event dates that the run for a receive day owns and recomputes: the day itself, the event
-    dates of its accepted readings, and every date it owned before (so that a date whose late
-    readings were corrected away is recomputed, not left stale). -#}
+{#- The event dates that the run owns and recomputes, per receive day it processes: the day itself,
+    the event dates of its accepted readings, and every date it owned before (so that a date whose
+    late readings were corrected away is recomputed, not left stale). -#}
 {{
     config(
         partition_by=['received_on'],
@@ -11,37 +11,58 @@ with
 
 lines as (
 
-    select event_date
+    select
+        event_date,
+        received_on
     from {{ ref('stg_bronze__raw_telemetry') }}
     where
-        received_on = date '{{ process_date() }}'
+        received_on between date'{{ process_date() }}' and date'{{ process_date_to() }}'
         and rejection_reason is null
+
+),
+
+receive_days as (
+
+    select explode(
+        cast(array({{ date_list(process_days()) }}) as array<date>)
+    ) as received_on
 
 ),
 
 {% if is_incremental() %}
     owned_before as (
 
-        select event_date
+        select
+            event_date,
+            received_on
         from {{ this }}
-        where received_on = date '{{ process_date() }}'
+        where received_on between date'{{ process_date() }}' and date'{{ process_date_to() }}'
 
     ),
 {% endif %}
 
 owned as (
 
-    select event_date from lines
+    select
+        event_date,
+        received_on
+    from lines
     union
-    select date '{{ process_date() }}' as event_date
+    select
+        received_on as event_date,
+        received_on
+    from receive_days
     {% if is_incremental() %}
         union
-        select event_date from owned_before
+        select
+            event_date,
+            received_on
+        from owned_before
     {% endif %}
 
 )
 
 select
     event_date,
-    date '{{ process_date() }}' as received_on
+    received_on
 from owned

@@ -1,9 +1,10 @@
-{#- Every rejected line of the receive day, with its raw text, where it came from and one reason.
-    Partitioned by receive day; a re-run replaces the day's partition, also when it is now empty. -#}
+{#- Every rejected line of the run's receive days, with its raw text, where it came from and one
+    reason. Partitioned by receive day; a re-run replaces the days' partitions, also when they are
+    now empty. -#}
 {{
     config(
         partition_by=['received_on'],
-        pre_hook="{{ empty_partitions('received_on', [process_date()]) }}",
+        pre_hook="{{ empty_partitions('received_on', process_days()) }}",
     )
 }}
 
@@ -22,7 +23,7 @@ rejected_lines as (
         received_on
     from {{ ref('stg_bronze__raw_telemetry') }}
     where
-        received_on = date'{{ process_date() }}'
+        received_on between date'{{ process_date() }}' and date'{{ process_date_to() }}'
         and rejection_reason is not null
 
 )

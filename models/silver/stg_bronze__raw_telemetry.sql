@@ -1,10 +1,11 @@
-{#- Every Bronze line of the receive day parsed and classified once: typed fields, and the first
-    rejection reason that applies (null for a line that becomes a reading). Stored per receive day
-    so that the models downstream read parsed rows instead of parsing the JSON again. -#}
+{#- Every Bronze line of the run's receive days parsed and classified once: typed fields, and the
+    first rejection reason that applies (null for a line that becomes a reading). Stored per
+    receive day so that the models downstream read parsed rows instead of parsing the JSON
+    again. -#}
 {{
     config(
         partition_by=['received_on'],
-        pre_hook="{{ empty_partitions('received_on', [process_date()]) }}",
+        pre_hook="{{ empty_partitions('received_on', process_days()) }}",
     )
 }}
 
@@ -18,7 +19,7 @@ raw_telemetry as (
         line_number,
         received_on
     from {{ source('bronze', 'raw_telemetry') }}
-    where received_on = date '{{ process_date() }}'
+    where received_on between date'{{ process_date() }}' and date'{{ process_date_to() }}'
 
 ),
 

@@ -26,21 +26,28 @@ class NodeResult:
     compiled_code: str | None = None
 
 
-def dbt_vars(day: dt.date, extra: dict[str, Any] | None = None) -> str:
-    """The --vars of a run for `day`: process_date, and any others given."""
-    return json.dumps({**(extra or {}), "process_date": day.isoformat()})
+def dbt_vars(day: dt.date, extra: dict[str, Any] | None = None, to: dt.date | None = None
+             ) -> str:
+    """The --vars of a run for `day` (or the range of receive days `day` .. `to`): process_date
+    (and process_date_to), and any others given."""
+    days = {"process_date": day.isoformat()}
+    if to is not None and to != day:
+        days["process_date_to"] = to.isoformat()
+    return json.dumps({**(extra or {}), **days})
 
 
 def run_dbt(lake: Lakehouse, command: list[str], day: dt.date | None = None,
-            extra_vars: dict[str, Any] | None = None, check: bool = True) -> list[NodeResult]:
-    """`dbt <command>` for the project, in-process; the node results. A command that could not
-    run is a LakehouseError; one whose nodes failed too, unless `check` is false."""
+            extra_vars: dict[str, Any] | None = None, check: bool = True,
+            to: dt.date | None = None) -> list[NodeResult]:
+    """`dbt <command>` for the project, in-process, for a receive day (or the range `day` ..
+    `to`); the node results. A command that could not run is a LakehouseError; one whose nodes
+    failed too, unless `check` is false."""
     from dbt.cli.main import dbtRunner
 
     disable_usage_telemetry()
     args = [*command, "--project-dir", str(lake.home), "--profiles-dir", str(lake.profiles_dir)]
     if day is not None:
-        args += ["--vars", dbt_vars(day, extra_vars)]
+        args += ["--vars", dbt_vars(day, extra_vars, to)]
     outcome = dbtRunner().invoke(args)
     results = node_results(_run_results(outcome.result))
     if outcome.exception is not None:
@@ -50,6 +57,7 @@ def run_dbt(lake: Lakehouse, command: list[str], day: dt.date | None = None,
         raise LakehouseError(
             f"dbt {' '.join(command)} failed"
             + (f" for {day}" if day else "")
+            + (f" to {to}" if to and to != day else "")
             + (": " + ", ".join(failed) if failed else "")
             + ". dbt's log above says why."
         )
@@ -112,22 +120,32 @@ def run_results_path(lake: Lakehouse) -> Path:
     return dbt_target_dir(lake) / "run_results.json"
 
 
-def test_results_from_artifacts(paths: list[Path], day: dt.date) -> list[NodeResult]:
-    """The test and unit-test results in dbt's run_results.json files of runs for `day`; a later
-    file's result for a node replaces an earlier one's."""
+def test_results_from_artifacts(paths: list[Path], day: dt.date, to: dt.date | None = None
+                                ) -> list[NodeResult]:
+    """The test and unit-test results in dbt's run_results.json files of runs for `day` (or the
+    range `day` .. `to`); a later file's result for a node replaces an earlier one's."""
+    wanted = _days_text(day, to)
     if not paths:
-        raise LakehouseError(f"no dbt run results found: run dbt build for {day} first")
+        raise LakehouseError(f"no dbt run results found: run dbt build for {wanted} first")
     results: dict[str, NodeResult] = {}
     for path in paths:
         if not path.exists():
-            raise LakehouseError(f"{path} does not exist: run dbt build for {day} first")
+            raise LakehouseError(f"{path} does not exist: run dbt build for {wanted} first")
         artifact = json.loads(path.read_text(encoding="utf-8"))
-        ran_for = str((artifact.get("args", {}).get("vars") or {}).get("process_date", ""))
-        if ran_for != day.isoformat():
+        ran_vars = artifact.get("args", {}).get("vars") or {}
+        first = str(ran_vars.get("process_date", ""))
+        last = str(ran_vars.get("process_date_to", "") or first)
+        ran_for = first if last == first else f"{first} to {last}"
+        if ran_for != wanted:
             raise LakehouseError(
-                f"{path} holds the results of a run for {ran_for or 'no date'}, not {day}: "
-                f"run dbt build for {day} first"
+                f"{path} holds the results of a run for {ran_for or 'no date'}, not {wanted}: "
+                f"run dbt build for {wanted} first"
             )
         for result in node_results(artifact):
             results[result.unique_id] = result
     return list(results.values())
+
+
+def _days_text(day: dt.date, to: dt.date | None) -> str:
+    """A receive day, or a range of them, as the messages name it."""
+    return day.isoformat() if to is None or to == day else f"{day} to {to}"

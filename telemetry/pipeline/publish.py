@@ -45,9 +45,12 @@ class PublishConflict(LakehouseError):
     """Another run published a table after this run began; this run published nothing."""
 
 
-def run_branch(day: dt.date) -> str:
-    """The branch of the run for a receive day."""
-    return f"run_{day:%Y%m%d}"
+def run_branch(day: dt.date, to: dt.date | None = None) -> str:
+    """The branch of the run for a receive day (`run_YYYYMMDD`), or for the range of receive days
+    from `day` to `to` (`run_YYYYMMDD_YYYYMMDD`)."""
+    if to is None or to == day:
+        return f"run_{day:%Y%m%d}"
+    return f"run_{day:%Y%m%d}_{to:%Y%m%d}"
 
 
 def check_branch(branch: str) -> str:
