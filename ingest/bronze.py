@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import re
 import sys
 from pathlib import Path
@@ -47,10 +48,12 @@ def extract(spark: SparkSession, files: list[Path]) -> DataFrame:
 
 
 def _relative_path(file_path: Column, raw_dir: Path) -> Column:
-    """The file's path below the raw folder, e.g. `2025/08/01/lathrop-ca/mp-lathrop-01.jsonl`."""
+    """The file's path below the raw folder, e.g. `2025/08/01/lathrop-ca/mp-lathrop-01.jsonl`;
+    the raw folder as given or, when it is reached through a link, as resolved."""
+    prefixes = sorted({Path(os.path.abspath(raw_dir)).as_posix(), raw_dir.resolve().as_posix()})
     return F.regexp_replace(
         F.regexp_replace(file_path, r"^file:(//)?", ""),
-        "^" + re.escape(raw_dir.resolve().as_posix() + "/"),
+        "^(" + "|".join(re.escape(prefix + "/") for prefix in prefixes) + ")",
         "",
     )
 
@@ -106,7 +109,7 @@ def load(spark: SparkSession, lines: DataFrame, days: list[dt.date]) -> dict[dt.
     received_on = F.col("received_on")
     per_day = [F.count_if(received_on == F.lit(day)).alias(f"d{i}") for i, day in enumerate(days)]
     (
-        lines.observe(written, *per_day)
+        lines.observe(written, F.count(F.lit(1)).alias("lines"), *per_day)
         .select(*columns)
         .coalesce(4)
         .writeTo(BRONZE_TABLE)
@@ -114,6 +117,11 @@ def load(spark: SparkSession, lines: DataFrame, days: list[dt.date]) -> dict[dt.
     )
     metrics = written.get
     counts = {day: int(metrics[f"d{i}"]) for i, day in enumerate(days)}
+    if sum(counts.values()) != metrics["lines"]:
+        raise RawDataError(
+            f"{metrics['lines'] - sum(counts.values()):,} lines came from files whose path below "
+            f"the raw folder does not start with a day folder of {days[0]} to {days[-1]} "
+            "(YYYY/MM/DD); stopping (a pipeline run publishes nothing of its days)")
     empty = [day for day, count in counts.items() if count == 0]
     if empty:
         listed = ", ".join(f"date'{day}'" for day in empty)

@@ -3,6 +3,7 @@ catalog and warehouse it is given; and its refusal of a day it cannot find."""
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import os
 import subprocess
@@ -16,7 +17,7 @@ from telemetry.settings import PROJECT_DIR, Lakehouse
 from telemetry.spark import spark_conf, spark_home
 
 
-def test_spark_submit_lands_a_day_in_bronze(tmp_path, lake):
+def test_spark_submit_lands_days_in_bronze(tmp_path, lake):
     raw = tmp_path / "raw"
     site = raw / "2025" / "08" / "01" / "s1"
     site.mkdir(parents=True)
@@ -24,6 +25,12 @@ def test_spark_submit_lands_a_day_in_bronze(tmp_path, lake):
     (site / "d1.jsonl").write_bytes(b'\xef\xbb\xbf{"a": 1}\n\n{"a": 2}\r\nnot json\n')
     (site / "d2.jsonl.gz").write_bytes(gzip.compress(b'{"b": 1}\n'))
     (site / "notes.txt").write_text("not a raw file\n")
+    # A second day, in the same write; the raw folder reached through a link.
+    next_day = raw / "2025" / "08" / "02" / "s1"
+    next_day.mkdir(parents=True)
+    (next_day / "d1.jsonl").write_text('{"c": 1}\n')
+    link = tmp_path / "raw-link"
+    link.symlink_to(raw)
     # A lakehouse of its own: the profile's settings with another data folder.
     other = Lakehouse(home=PROJECT_DIR, data_dir=tmp_path / "data")
     other.catalog_file.parent.mkdir(parents=True)
@@ -38,18 +45,23 @@ def test_spark_submit_lands_a_day_in_bronze(tmp_path, lake):
     env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR), "PYSPARK_PYTHON": sys.executable,
            "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_HOME": str(spark_home())}
     done = subprocess.run(
-        [*command, str(PROJECT_DIR / "ingest" / "bronze.py"), "--raw-dir", str(raw),
-         "--date", "2025-08-01"],
+        [*command, str(PROJECT_DIR / "ingest" / "bronze.py"), "--raw-dir", str(link),
+         "--date", "2025-08-01", "--to", "2025-08-02"],
         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "ingested 2025-08-01: 4 lines into bronze.raw_telemetry" in done.stdout
+    assert "ingested 2025-08-02: 1 lines into bronze.raw_telemetry" in done.stdout
     rows = iceberg_catalog(other).load_table("bronze.raw_telemetry").scan(
-        selected_fields=("source_file", "line_number", "raw_line")).to_arrow().to_pylist()
-    assert sorted((r["source_file"], r["line_number"], r["raw_line"]) for r in rows) == [
-        ("2025/08/01/s1/d1.jsonl", 1, '{"a": 1}'),
-        ("2025/08/01/s1/d1.jsonl", 3, '{"a": 2}'),
-        ("2025/08/01/s1/d1.jsonl", 4, "not json"),
-        ("2025/08/01/s1/d2.jsonl.gz", 1, '{"b": 1}'),
+        selected_fields=("received_on", "source_file", "line_number", "raw_line")
+    ).to_arrow().to_pylist()
+    day, next_day = dt.date(2025, 8, 1), dt.date(2025, 8, 2)
+    assert sorted((r["received_on"], r["source_file"], r["line_number"], r["raw_line"])
+                  for r in rows) == [
+        (day, "2025/08/01/s1/d1.jsonl", 1, '{"a": 1}'),
+        (day, "2025/08/01/s1/d1.jsonl", 3, '{"a": 2}'),
+        (day, "2025/08/01/s1/d1.jsonl", 4, "not json"),
+        (day, "2025/08/01/s1/d2.jsonl.gz", 1, '{"b": 1}'),
+        (next_day, "2025/08/02/s1/d1.jsonl", 1, '{"c": 1}'),
     ]
 
 
