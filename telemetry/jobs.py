@@ -35,7 +35,7 @@ from telemetry.pipeline.publish import (
     use_branch,
 )
 from telemetry.pipeline.registry import load_registry
-from telemetry.settings import Lakehouse, LakehouseError
+from telemetry.settings import Lakehouse, LakehouseError, build_threads
 from telemetry.simulator import DayManifest, generate
 
 __all__ = ["BRONZE_TABLE", "DayRun", "Run", "build_day", "date_range", "day_metrics",
@@ -135,13 +135,17 @@ def ingest_range(spark: SparkSession, lake: Lakehouse, days: list[dt.date],
 
 
 def build_day(lake: Lakehouse, day: dt.date, dbt_vars: dict[str, object] | None = None,
-              check: bool = True, to: dt.date | None = None) -> list[NodeResult]:
+              check: bool = True, to: dt.date | None = None, threads: int | None = None
+              ) -> list[NodeResult]:
     """`dbt build` for a receive day (or the range `day` .. `to`, in one build): the seed,
-    Silver, Gold and every data test. dbt's unit tests check the SQL, not the day's data: like
-    dbt recommends, they run in development and CI (`make test`, or `dbt build`/`dbt test` by
-    hand), not in every production run."""
-    return run_dbt(lake, ["build", "--exclude-resource-type", "unit_test"], day, dbt_vars,
-                   check=check, to=to)
+    Silver, Gold and every data test, with `threads` nodes side by side (default: the
+    profile's). dbt's unit tests check the SQL, not the day's data: like dbt recommends, they
+    run in development and CI (`make test`, or `dbt build`/`dbt test` by hand), not in every
+    production run."""
+    command = ["build", "--exclude-resource-type", "unit_test"]
+    if threads:
+        command += ["--threads", str(threads)]
+    return run_dbt(lake, command, day, dbt_vars, check=check, to=to)
 
 
 def create_tables(spark: SparkSession, lake: Lakehouse, day: dt.date) -> None:
@@ -277,7 +281,7 @@ def _run_once(spark: SparkSession, lake: Lakehouse, days: list[dt.date],
         timings["ingest"] = time.perf_counter() - start
         start = time.perf_counter()
         results = build_day(lake, first, {**dbt_vars, "run_branch": branch}, check=False,
-                            to=last)
+                            to=last, threads=build_threads(sum(bronze_rows.values())))
         timings["dbt_build"] = time.perf_counter() - start
         start = time.perf_counter()
         if run_status(results) == "failed":

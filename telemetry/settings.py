@@ -138,6 +138,23 @@ def dbt_target() -> str:
     return os.environ.get("TELEMETRY_DBT_TARGET") or LOCAL_TARGET
 
 
+# The embedded engine builds one dbt node at a time (the profile's `threads: 1`: on a 2-million-
+# line day four at once ran the 1.5 GiB driver out of memory), except for a run of at most this
+# many Bronze lines, whose nodes are small Spark jobs that cost mostly fixed time: it runs
+# SMALL_RUN_THREADS side by side (TELEMETRY_SMALL_RUN_LINES=0 turns this off).
+SMALL_RUN_LINES = 600_000
+SMALL_RUN_THREADS = 4
+
+
+def build_threads(bronze_lines: int) -> int | None:
+    """The dbt threads of a run on the embedded engine with this many Bronze lines; None: the
+    profile's (always in server mode, where the server runs nodes side by side)."""
+    if server_mode():
+        return None
+    limit = int(os.environ.get("TELEMETRY_SMALL_RUN_LINES") or SMALL_RUN_LINES)
+    return SMALL_RUN_THREADS if bronze_lines <= limit else None
+
+
 # Where the daily DAG's raw files come from, a deployment setting: real devices' uploads (the
 # default: the DAG waits for each day's completion marker) or the simulator (the demo lakehouse).
 RAW_SOURCE = "TELEMETRY_RAW_SOURCE"
