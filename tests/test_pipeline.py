@@ -297,3 +297,52 @@ def test_dbt_failure_is_reported_as_a_clear_error(runs, lake):
         run_dbt(lake, ["build", "--bogus-flag"], D1)
 
 
+
+
+def test_a_range_that_ends_before_it_starts_stops_dbt_before_any_model(runs, spark, lake):
+    from dbt.cli.main import dbtRunner
+
+    outcome = dbtRunner().invoke([
+        "build", "--project-dir", str(lake.home), "--profiles-dir", str(lake.profiles_dir),
+        "--vars", '{"process_date": "2025-08-02", "process_date_to": "2025-08-01"}',
+    ])
+    assert not outcome.success
+    assert "process_date_to 2025-08-01 is before process_date 2025-08-02" in \
+        str(outcome.exception)
+    assert snapshot(spark) == runs.after_d1_again
+
+
+def test_column_checks_report_each_failing_check_from_one_scan(runs, spark, lake):
+    """readings_column_checks runs every not-null and range check of silver.readings in one
+    query and returns one row per check that found rows, with their count."""
+    day = dt.date(2025, 8, 27)
+    columns = ("device_id, device_type, reported_site_id, status, source_file, line_number, "
+               "copies_received, power_w, soc_percent, temperature_c, capacity_kwh, "
+               "rated_power_w, is_power_capped, is_soc_out_of_range, "
+               "is_temperature_out_of_range, is_anomaly, received_on, reading_at, event_date, "
+               "site_id")
+    # (device_type, power_w, soc_percent, temperature_c, is_anomaly): one sound row, then a
+    # missing type with a state of charge of 150, a missing type with a negative power and a
+    # temperature of 90, and a missing anomaly flag.
+    rows = [("'megapack_2xl'", "10.0", "50.0", "20.0", "false"),
+            ("null", "10.0", "150.0", "20.0", "false"),
+            ("null", "-5.0", "50.0", "90.0", "false"),
+            ("'megapack_2xl'", "10.0", "50.0", "20.0", "null")]
+    values = ", ".join(
+        f"('mp-lathrop-01', {kind}, 'lathrop-ca', 'online', 'f.jsonl', {i}, 1, {power}, {soc}, "
+        f"{temp}, 3900.0, 1900000.0, false, false, false, {anomaly}, date'{day}', "
+        f"timestamp'{day} 00:0{i}:00', date'{day}', 'lathrop-ca')"
+        for i, (kind, power, soc, temp, anomaly) in enumerate(rows))
+    spark.sql(f"insert into silver.readings ({columns}) values {values}")
+    try:
+        results = run_dbt(lake, ["test", "--select", "readings_column_checks"], day, check=False)
+        failing = table_rows(spark, "select check_name, failures from "
+                                    "audit.readings_column_checks")
+    finally:
+        spark.sql(f"delete from silver.readings where event_date = date'{day}'")
+        spark.sql("drop view if exists audit.readings_column_checks")
+    assert [(r.name, r.status, r.failures) for r in results if r.resource_type == "test"] == [
+        ("readings_column_checks", "fail", 6)]
+    assert failing == [("accepted_range(power_w)", 1), ("accepted_range(soc_percent)", 1),
+                       ("accepted_range(temperature_c)", 1), ("not_null(device_type)", 2),
+                       ("not_null(is_anomaly)", 1)]

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.spark
 
 D1 = dt.date(2025, 10, 1)
 D2 = dt.date(2025, 10, 2)
-PASSING_TEST = "not_null_readings_device_id"
+PASSING_TEST = "readings_column_checks"
 
 
 @pytest.fixture(scope="module")
