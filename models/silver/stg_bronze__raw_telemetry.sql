@@ -54,6 +54,46 @@ parsed as (
 
 ),
 
+-- Each field's value and its JSON type, computed once per line (columns of their own: the
+-- expressions below read them several times).
+fields as (
+
+    select
+        raw_line,
+        source_file,
+        line_number,
+        received_on,
+        record,
+        variant_get(record, '$.device_id') as device_id_value,
+        variant_get(record, '$.power_w') as power_w_value,
+        variant_get(record, '$.soc_percent') as soc_percent_value,
+        variant_get(record, '$.temperature_c') as temperature_c_value,
+        try_variant_get(record, '$.ts', 'string') as ts_text
+    from parsed
+
+),
+
+field_types as (
+
+    select
+        raw_line,
+        source_file,
+        line_number,
+        received_on,
+        record,
+        device_id_value,
+        power_w_value,
+        soc_percent_value,
+        temperature_c_value,
+        ts_text,
+        schema_of_variant(device_id_value) as device_id_type,
+        schema_of_variant(power_w_value) as power_w_type,
+        schema_of_variant(soc_percent_value) as soc_percent_type,
+        schema_of_variant(temperature_c_value) as temperature_c_type
+    from fields
+
+),
+
 typed as (
 
     select
@@ -64,16 +104,16 @@ typed as (
         record is null as is_malformed,
         -- A device_id that is not a JSON string (a number, true, an object) is no device_id.
         case
-            when schema_of_variant(variant_get(record, '$.device_id')) = 'STRING'
-                then variant_get(record, '$.device_id', 'string')
+            when device_id_type = 'STRING'
+                then variant_get(device_id_value, '$', 'string')
         end as device_id,
         try_variant_get(record, '$.site_id', 'string') as reported_site_id,
         try_variant_get(record, '$.status', 'string') as status,
-        {{ to_measurement("variant_get(record, '$.power_w')") }} as power_w,
-        {{ to_measurement("variant_get(record, '$.soc_percent')") }} as soc_percent,
-        {{ to_measurement("variant_get(record, '$.temperature_c')") }} as temperature_c,
-        {{ to_reading_at("try_variant_get(record, '$.ts', 'string')") }} as reading_at
-    from parsed
+        {{ to_measurement('power_w_value', 'power_w_type') }} as power_w,
+        {{ to_measurement('soc_percent_value', 'soc_percent_type') }} as soc_percent,
+        {{ to_measurement('temperature_c_value', 'temperature_c_type') }} as temperature_c,
+        {{ to_reading_at('ts_text') }} as reading_at
+    from field_types
 
 ),
 
