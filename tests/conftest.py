@@ -54,3 +54,13 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def assert_gold_row(row: dict[str, object], want: dict[str, object], where: object) -> None:
+    """A Gold row equals the reference's values: counts and nulls exactly, sums and means to
+    floating-point rounding."""
+    for column, value in want.items():
+        if value is None or isinstance(value, int):
+            assert row[column] == value, (where, column)
+        else:
+            assert row[column] == pytest.approx(value, rel=1e-9, abs=1e-6), (where, column)

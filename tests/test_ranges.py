@@ -18,7 +18,7 @@ from telemetry.pipeline.publish import ref_snapshot
 from telemetry.pipeline.registry import REGISTRY_PATH, load_registry
 from telemetry.simulator import generate
 from tests import reference
-from tests.conftest import table_rows
+from tests.conftest import assert_gold_row, table_rows
 
 pytestmark = pytest.mark.spark
 
@@ -124,12 +124,7 @@ def test_the_range_gold_equals_the_reference(ranged):
     for event_date in event_dates:
         for site, values in reference.gold(readings, devices, event_date).items():
             row = gold[(event_date, site)]
-            for column, value in values.items():
-                if value is None or isinstance(value, int):
-                    assert row[column] == value, (event_date, site, column)
-                else:
-                    assert row[column] == pytest.approx(value, rel=1e-9, abs=1e-6), \
-                        (event_date, site, column)
+            assert_gold_row(row, values, (event_date, site))
 
 
 def test_every_day_of_the_range_has_its_own_book(ranged):
