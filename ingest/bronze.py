@@ -108,13 +108,14 @@ def load(spark: SparkSession, lines: DataFrame, days: list[dt.date]) -> dict[dt.
     written = Observation("bronze_lines")
     received_on = F.col("received_on")
     per_day = [F.count_if(received_on == F.lit(day)).alias(f"d{i}") for i, day in enumerate(days)]
-    (
-        lines.observe(written, F.count(F.lit(1)).alias("lines"), *per_day)
-        .select(*columns)
-        .coalesce(4)
-        .writeTo(BRONZE_TABLE)
+    rows = lines.observe(written, F.count(F.lit(1)).alias("lines"), *per_day).select(*columns)
+    rows = rows.coalesce(4)
+    if len(days) > 1:
+        # Each task writes its days one after the other, one open file at a time: a fan-out
+        # writer would hold a file (and its buffers) open for every day of a long range.
+        rows = rows.sortWithinPartitions("received_on")
+    rows.writeTo(BRONZE_TABLE).option("fanout-enabled", str(len(days) == 1).lower()) \
         .overwritePartitions()
-    )
     metrics = written.get
     counts = {day: int(metrics[f"d{i}"]) for i, day in enumerate(days)}
     if sum(counts.values()) != metrics["lines"]:
