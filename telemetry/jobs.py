@@ -45,6 +45,11 @@ __all__ = ["BRONZE_TABLE", "DayRun", "Run", "build_day", "date_range", "day_metr
 
 # A run whose tables another run published meanwhile starts over, this many times at most.
 PUBLISH_ATTEMPTS = 3
+# The most receive days one batch holds: a longer range runs as consecutive batches of this many
+# days. Spark writes a batch's partitions with a file open for each partition a task meets, and
+# on the embedded engine's 1.5 GiB driver a year of days at once runs out of memory (a month
+# does not).
+MAX_BATCH_DAYS = 31
 
 
 class RunFailed(LakehouseError):
@@ -256,6 +261,8 @@ def run_days(spark: SparkSession, lake: Lakehouse, days: list[dt.date],
     times."""
     if days != date_range(days[0], days[-1]):
         raise LakehouseError("the receive days of a run must be consecutive, in order")
+    if len(days) > MAX_BATCH_DAYS:
+        return _run_batches(spark, lake, days, dbt_vars, allow_incomplete)
     for attempt in range(1, PUBLISH_ATTEMPTS + 1):
         try:
             return _run_once(spark, lake, days, dbt_vars or {}, allow_incomplete,
@@ -265,6 +272,29 @@ def run_days(spark: SparkSession, lake: Lakehouse, days: list[dt.date],
             print(f"{which}: {conflict} Starting over "
                   f"(attempt {attempt + 1} of {PUBLISH_ATTEMPTS}).", flush=True)
     raise AssertionError("unreachable")
+
+
+def _run_batches(spark: SparkSession, lake: Lakehouse, days: list[dt.date],
+                 dbt_vars: dict[str, object] | None, allow_incomplete: bool) -> Run:
+    """A range longer than MAX_BATCH_DAYS, as consecutive batches in order, each published on
+    its own; a batch that is not published stops the range there (RunFailed), the batches
+    before it staying published."""
+    if not allow_incomplete:
+        for day in days:
+            require_complete(lake, day)
+    batches = [days[i:i + MAX_BATCH_DAYS] for i in range(0, len(days), MAX_BATCH_DAYS)]
+    runs = []
+    for number, batch in enumerate(batches, start=1):
+        runs.append(run_days(spark, lake, batch, dbt_vars, allow_incomplete))
+        print(f"{batch[0]} to {batch[-1]}: published (batch {number} of {len(batches)})",
+              flush=True)
+    timings: dict[str, float] = {}
+    for run in runs:
+        for stage, seconds in run.timings_s.items():
+            timings[stage] = timings.get(stage, 0.0) + seconds
+    return Run(days, {d: n for run in runs for d, n in run.bronze_rows.items()},
+               [result for run in runs for result in run.dbt_results],
+               {d: p for run in runs for d, p in run.metrics_paths.items()}, timings)
 
 
 def _run_once(spark: SparkSession, lake: Lakehouse, days: list[dt.date],

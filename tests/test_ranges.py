@@ -158,3 +158,33 @@ def test_running_the_days_one_by_one_writes_the_same_metrics_files(ranged):
             {k: v for k, v in one_by_one.items() if k != "dbt_tests"}, day
         assert [(t["name"], t["status"], t["failures"]) for t in by_range["dbt_tests"]] == \
             [(t["name"], t["status"], t["failures"]) for t in one_by_one["dbt_tests"]], day
+
+
+def test_a_range_longer_than_a_batch_runs_as_consecutive_batches(monkeypatch, lake, tmp_path):
+    from telemetry import jobs
+    from telemetry.pipeline.dbt import NodeResult
+
+    days = date_range(dt.date(2027, 1, 1), dt.date(2027, 1, 5))
+    batches = []
+
+    def run_once(spark, lake, batch, dbt_vars, allow_incomplete, last_attempt):
+        batches.append(batch)
+        if batch[0] == days[4]:
+            raise jobs.RunFailed(f"{batch[0]} was not published")
+        return jobs.Run(batch, {day: day.day for day in batch},
+                        [NodeResult(f"test.p.t{batch[0].day}", "t", "test", "pass", 0, None)],
+                        {day: tmp_path / f"{day}.json" for day in batch}, {"ingest": 1.0})
+
+    monkeypatch.setattr(jobs, "MAX_BATCH_DAYS", 2)
+    monkeypatch.setattr(jobs, "_run_once", run_once)
+    run = jobs.run_days(None, lake, days[:4], allow_incomplete=True)
+    assert batches == [days[0:2], days[2:4]]
+    assert run.days == days[:4]
+    assert run.bronze_rows == {day: day.day for day in days[:4]}
+    assert set(run.metrics_paths) == set(days[:4])
+    assert run.timings_s == {"ingest": 2.0}
+    # A batch that is not published stops the range there; the batches before it stay published.
+    batches.clear()
+    with pytest.raises(jobs.RunFailed, match="2027-01-05 was not published"):
+        jobs.run_days(None, lake, days, allow_incomplete=True)
+    assert batches == [days[0:2], days[2:4], days[4:]]
