@@ -78,11 +78,11 @@ def tree_rss(root: psutil.Process) -> int:
     parents: dict[int, int] = {}
     for process in [root, *root.children(recursive=True)]:
         try:
-            info = process.memory_info()
-            memory[process.pid] = (info.rss, info.vms)
-            parents[process.pid] = process.ppid()
-        except psutil.Error:
+            info, parent = process.memory_info(), process.ppid()
+        except psutil.Error:  # it ended meanwhile
             continue
+        memory[process.pid] = (info.rss, info.vms)
+        parents[process.pid] = parent
     return sum(rss for pid, (rss, vms) in memory.items()
                if memory.get(parents[pid]) != (rss, vms))
 
