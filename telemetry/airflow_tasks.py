@@ -52,8 +52,10 @@ def receive_day(dag_run: Any, params: dict[str, Any] | None = None) -> str:
 
 def last_receive_day(dag_run: Any, params: dict[str, Any] | None = None) -> str:
     """The last receive day a DAG run processes (the DAG's `last_receive_day` macro): the param
-    `to` of a manual run given a range (`from` .. `to`, processed in one pass), else the run's
-    one receive day."""
+    `to` of a manual run given a range (`from` .. `to`, processed in one pass, at most
+    MAX_BATCH_DAYS days), else the run's one receive day."""
+    from telemetry.jobs import MAX_BATCH_DAYS
+
     first = receive_day(dag_run, params)
     chosen = (params or {}).get("to")
     if not chosen:
@@ -61,6 +63,12 @@ def last_receive_day(dag_run: Any, params: dict[str, Any] | None = None) -> str:
     last = dt.date.fromisoformat(str(chosen)).isoformat()
     if last < first:
         raise ValueError(f"the param to ({last}) is before the range's first day ({first})")
+    days = (dt.date.fromisoformat(last) - dt.date.fromisoformat(first)).days + 1
+    if days > MAX_BATCH_DAYS:
+        raise ValueError(
+            f"{first} to {last} is {days} days; a DAG run processes at most {MAX_BATCH_DAYS} in "
+            "one pass: trigger a run per month, or run `telemetry run --date A --to B`, which "
+            "splits a longer range into batches")
     return last
 
 

@@ -204,7 +204,8 @@ def test_a_manual_run_given_from_and_to_processes_the_range_in_one_pass(dag):
     # A range that ends before it starts, or names both a day and a range, renders no day.
     for conf, message in [({"from": "2025-10-05", "to": "2025-10-01"}, "is before"),
                           ({"date": "2025-10-05", "from": "2025-10-01"}, "not both"),
-                          ({"to": "2025-10-05"}, "needs from")]:
+                          ({"to": "2025-10-05"}, "needs from"),
+                          ({"from": "2025-01-01", "to": "2025-12-31"}, "365 days; a DAG run")]:
         with pytest.raises(ValueError, match=message):
             rendered_day(dag, logical_date=SCHEDULED_AT, conf=conf, template=last)
 
