@@ -17,6 +17,7 @@ from ingest.bronze import BRONZE_TABLE, ensure_bronze_table, ingest_days
 from ingest.layout import RawDataError, complete_marker, is_complete, raw_files
 from telemetry.pipeline.dbt import (
     NodeResult,
+    days_text,
     failed_nodes,
     run_dbt,
     run_status,
@@ -214,7 +215,7 @@ def report_days(spark: SparkSession, lake: Lakehouse, days: list[dt.date],
     failed = failed_nodes(results)
     reason = (", ".join(failed) if failed
               else not_published or "its tests passed, but it was not published")
-    which = str(days[0]) if len(days) == 1 else f"{days[0]} to {days[-1]}"
+    which = days_text(days[0], days[-1])
     where = (str(paths[days[0]]) if len(days) == 1
              else f"{paths[days[0]].parent} (one file per day)")
     raise RunFailed(
@@ -268,7 +269,7 @@ def run_days(spark: SparkSession, lake: Lakehouse, days: list[dt.date],
             return _run_once(spark, lake, days, dbt_vars or {}, allow_incomplete,
                              last_attempt=attempt == PUBLISH_ATTEMPTS)
         except PublishConflict as conflict:
-            which = str(days[0]) if len(days) == 1 else f"{days[0]} to {days[-1]}"
+            which = days_text(days[0], days[-1])
             print(f"{which}: {conflict} Starting over "
                   f"(attempt {attempt + 1} of {PUBLISH_ATTEMPTS}).", flush=True)
     raise AssertionError("unreachable")

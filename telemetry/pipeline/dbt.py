@@ -124,7 +124,7 @@ def test_results_from_artifacts(paths: list[Path], day: dt.date, to: dt.date | N
                                 ) -> list[NodeResult]:
     """The test and unit-test results in dbt's run_results.json files of runs for `day` (or the
     range `day` .. `to`); a later file's result for a node replaces an earlier one's."""
-    wanted = _days_text(day, to)
+    wanted = days_text(day, to)
     if not paths:
         raise LakehouseError(f"no dbt run results found: run dbt build for {wanted} first")
     results: dict[str, NodeResult] = {}
@@ -146,6 +146,6 @@ def test_results_from_artifacts(paths: list[Path], day: dt.date, to: dt.date | N
     return list(results.values())
 
 
-def _days_text(day: dt.date, to: dt.date | None) -> str:
+def days_text(day: dt.date, to: dt.date | None) -> str:
     """A receive day, or a range of them, as the messages name it."""
     return day.isoformat() if to is None or to == day else f"{day} to {to}"
