@@ -200,6 +200,13 @@ def format_kpis(event_date: dt.date, kpis: list[dict[str, object]]) -> str:
     return "\n".join([title, rule, line(header), rule, *(line(r) for r in rows), rule])
 
 
+def cmd_report(args: argparse.Namespace) -> None:
+    from telemetry.pipeline.report import write_report
+
+    path = write_report(lakehouse(), args.date, args.days, args.out)
+    print(f"wrote the KPI report of {args.days} day(s) to {args.date}: {path}")
+
+
 def cmd_service(args: argparse.Namespace) -> None:
     from telemetry.services import airflow, docs
 
@@ -334,6 +341,21 @@ def parser() -> argparse.ArgumentParser:
     kpis = commands.add_parser("kpis", help="print the Gold KPIs of an event date")
     kpis.add_argument("--date", type=_date, required=True, help="event date, YYYY-MM-DD")
     kpis.set_defaults(func=cmd_kpis)
+    rep = commands.add_parser(
+        "report", help="write an HTML report of the fleet's KPIs and data quality (opens offline)",
+        description="Write one self-contained HTML file (no network needed to open it) with "
+                    "charts per site over the N days ending on --date: energy per day, uptime, "
+                    "anomalies, and each receive day's data quality (Bronze lines, Silver "
+                    "readings, duplicates, rejected lines by reason). It reads the published "
+                    "Gold table and the quality-metrics files; Spark is not started.")
+    rep.add_argument("--date", type=_date, required=True,
+                     help="the report's last day (event date of Gold, receive day of the "
+                          "metrics), YYYY-MM-DD")
+    rep.add_argument("--days", type=_positive, default=7,
+                     help="how many days up to --date it covers (default 7)")
+    rep.add_argument("--out", type=Path,
+                     help="where to write it (default data/reports/kpi_report_<date>_<N>d.html)")
+    rep.set_defaults(func=cmd_report)
     for name, text in [("airflow", "run Airflow (standalone) on 127.0.0.1 with the DAG"),
                        ("docs", "generate the dbt docs and serve them on 127.0.0.1")]:
         sub = commands.add_parser(name, help=text)
