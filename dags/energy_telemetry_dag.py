@@ -23,7 +23,14 @@ from airflow.providers.standard.operators.python import PythonOperator
 from airflow.providers.standard.sensors.python import PythonSensor
 from airflow.sdk import DAG, Param, TriggerRule
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.constants import (
+    ExecutionMode,
+    InvocationMode,
+    LoadMode,
+    SourceRenderingBehavior,
+    TestBehavior,
+)
+from cosmos.operators.local import DbtDocsLocalOperator
 
 PROJECT_DIR = settings.project_home()
 MANIFEST = Path(
@@ -32,9 +39,15 @@ MANIFEST = Path(
 # Embedded: every task that opens Spark shares a one-slot pool. Server mode: no such limit.
 SPARK_POOL = settings.spark_pool()
 SIMULATED = settings.raw_source() == "simulated"
+DOCS_DIR = settings.lakehouse().docs_dir
 DAY = airflow_tasks.RECEIVE_DAY
 LAST_DAY = airflow_tasks.LAST_RECEIVE_DAY
 DAYS = {"day": DAY, "to": LAST_DAY}
+PROFILE = ProfileConfig(
+    profile_name=settings.PROFILE_NAME,
+    target_name=settings.dbt_target(),
+    profiles_yml_filepath=PROJECT_DIR / "profiles" / "profiles.yml",
+)
 
 with DAG(
     dag_id="energy_telemetry_daily",
@@ -85,7 +98,8 @@ with DAG(
         )
     ingest_bronze = PythonOperator(
         task_id="ingest_bronze", python_callable=airflow_tasks.ingest_bronze, pool=SPARK_POOL,
-        op_kwargs=DAYS,
+        op_kwargs=DAYS, inlets=[airflow_tasks.raw_asset()],
+        outlets=[airflow_tasks.bronze_asset()],
     )
     dbt = DbtTaskGroup(
         group_id="dbt",
@@ -104,11 +118,7 @@ with DAG(
             },
             env_vars=airflow_tasks.dbt_env(),
         ),
-        profile_config=ProfileConfig(
-            profile_name=settings.PROFILE_NAME,
-            target_name=settings.dbt_target(),
-            profiles_yml_filepath=PROJECT_DIR / "profiles" / "profiles.yml",
-        ),
+        profile_config=PROFILE,
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER,
         ),
@@ -116,22 +126,35 @@ with DAG(
             load_method=LoadMode.DBT_MANIFEST,
             test_behavior=TestBehavior.BUILD,
             should_detach_multiple_parents_tests=True,
-            # Analyses, exposures and the on-run-start hook are not tasks.
+            # Bronze's freshness (`dbt source freshness`) is a task before the first model: a
+            # run whose receive days have no recently landed lines stops there.
+            source_rendering_behavior=SourceRenderingBehavior.WITH_TESTS_OR_FRESHNESS,
+            # Analyses, exposures and the on-run-start hook are not tasks; unit tests check the
+            # SQL in development and CI, not each day's data.
             exclude=["resource_type:analysis", "resource_type:exposure",
-                     "resource_type:operation"],
+                     "resource_type:operation", "resource_type:unit_test"],
         ),
-        # Unit tests check the SQL in development and CI, not each day's data.
-        operator_args={"pool": SPARK_POOL,
-                       "dbt_cmd_flags": ["--exclude-resource-type", "unit_test"]},
+        # What each node reads and writes is declared from the manifest (below).
+        operator_args={"pool": SPARK_POOL, "emit_datasets": False},
     )
+    airflow_tasks.declare_dbt_lineage(dbt, MANIFEST)
+    # Its asset events (the tables, Gold among them) schedule the report DAG.
     publish = PythonOperator(
         task_id="publish", python_callable=airflow_tasks.publish, pool=SPARK_POOL,
-        op_kwargs=DAYS,
+        op_kwargs=DAYS, outlets=airflow_tasks.published_assets(),
     )
     # Written whatever the tests found, then failing when the day was not published.
     write_metrics = PythonOperator(
         task_id="write_metrics", python_callable=airflow_tasks.write_quality_metrics,
         pool=SPARK_POOL, op_kwargs=DAYS, trigger_rule=TriggerRule.ALL_DONE, retries=0,
+        inlets=[airflow_tasks.reconciliation_asset()],
+        outlets=[airflow_tasks.metrics_asset()],
+    )
+    # The docs site Airflow shows (Browse > dbt docs), regenerated from the published tables.
+    dbt_docs = DbtDocsLocalOperator(
+        task_id="dbt_docs", project_dir=PROJECT_DIR, profile_config=PROFILE,
+        env={**airflow_tasks.dbt_env(), "DBT_TARGET_PATH": str(DOCS_DIR)},
+        install_deps=False, pool=SPARK_POOL, retries=0,
     )
 
-    raw_day >> ingest_bronze >> dbt >> publish >> write_metrics
+    raw_day >> ingest_bronze >> dbt >> publish >> [write_metrics, dbt_docs]

@@ -25,9 +25,9 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from ingest.layout import RawDataError, raw_files
+from ingest.layout import BRONZE_TABLE, RawDataError, raw_files
 
-BRONZE_TABLE = "bronze.raw_telemetry"
+__all__ = ["BRONZE_TABLE", "RawDataError", "ingest_days", "raw_files"]
 RAW_FILE_SCHEMA = StructType([StructField("value", StringType(), nullable=False)])
 
 BRONZE_SCHEMA = StructType([

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+# The Bronze table the job lands every raw line in.
+BRONZE_TABLE = "bronze.raw_telemetry"
 RAW_SUFFIXES = (".jsonl", ".jsonl.gz")
 # The producer writes this empty file into a receive day's folder once every file of the day is
 # there (the convention of Hadoop's and Spark's own jobs): a day without it may still be arriving.

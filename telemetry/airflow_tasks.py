@@ -15,6 +15,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from telemetry.pipeline.tables import (
+    BRONZE_TABLE,
+    GOLD_TABLE,
+    PUBLISHED_TABLES,
+    RECONCILIATION_TABLE,
+)
 from telemetry.settings import (
     DBT_RUNS_DIR,
     LOOPBACK,
@@ -130,13 +136,19 @@ def run_branch(day: str, to: str | None = None) -> str:
     return branch_of(days[0], days[-1])
 
 
-def publish(day: str, to: str | None = None) -> list[str]:
-    """Publish the run once every dbt node and test upstream has succeeded."""
+def publish(day: str, to: str | None = None, outlet_events: Any = None) -> list[str]:
+    """Publish the run once every dbt node and test upstream has succeeded. The asset events of
+    the published tables say which receive days they now hold (`from`, `to`)."""
     from telemetry import jobs
     from telemetry.spark import spark_session
 
     lake, days = lakehouse(), _days(day, to)
-    return jobs.publish_day(spark_session(lake), lake, days[0], days[-1])
+    published = jobs.publish_day(spark_session(lake), lake, days[0], days[-1])
+    if outlet_events is not None:
+        for table in PUBLISHED_TABLES:
+            outlet_events[table_asset(table)].extra = {"from": days[0].isoformat(),
+                                                       "to": days[-1].isoformat()}
+    return published
 
 
 def write_quality_metrics(day: str, to: str | None = None) -> list[str]:
@@ -154,6 +166,24 @@ def write_quality_metrics(day: str, to: str | None = None) -> list[str]:
     return [str(path) for path in paths.values()]
 
 
+def write_kpi_report(params: dict[str, Any], triggering_asset_events: Any = None) -> str:
+    """Write the KPI report (`telemetry report`) of the `days` days ending on the param `date`,
+    or, in a run the Gold table's update scheduled, on the last receive day that update
+    published; the report's path."""
+    from telemetry.pipeline.report import write_report
+
+    chosen = params.get("date")
+    if not chosen:
+        events = list((triggering_asset_events or {}).get(gold_asset(), []))
+        published = [event.extra["to"] for event in events if (event.extra or {}).get("to")]
+        if not published:
+            raise LakehouseError("no receive day to report: give the param date, or let an "
+                                 f"update of {GOLD_TABLE} schedule the run")
+        chosen = max(published)
+    day = dt.date.fromisoformat(str(chosen))
+    return str(write_report(lakehouse(), day, int(params.get("days") or 7)))
+
+
 def dbt_env() -> dict[str, str]:
     """Environment of every dbt task: absolute lakehouse paths (Cosmos runs dbt from a temporary
     copy of the project), no usage telemetry, and a target folder of the task's own (Airflow
@@ -168,6 +198,74 @@ def dbt_env() -> dict[str, str]:
         **NO_USAGE_TELEMETRY,
         "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", LOOPBACK),
     }
+
+
+# What each task reads and writes, as Airflow assets: the DAGs schedule on them and OpenLineage
+# reports them. Every dataset is named by where it lives in the lakehouse (a file:// URI).
+
+
+def _asset(name: str, path: Path) -> Any:
+    from airflow.sdk import Asset
+
+    return Asset(name=name, uri=path.as_uri(), group="lakehouse")
+
+
+def table_asset(table: str) -> Any:
+    """The Iceberg table `schema.name` as an asset: its folder in the warehouse."""
+    schema, name = table.split(".")
+    return _asset(table, lakehouse().warehouse_dir / schema / name)
+
+
+def bronze_asset() -> Any:
+    return table_asset(BRONZE_TABLE)
+
+
+def reconciliation_asset() -> Any:
+    return table_asset(RECONCILIATION_TABLE)
+
+
+def gold_asset() -> Any:
+    return table_asset(GOLD_TABLE)
+
+
+def raw_asset() -> Any:
+    return _asset("raw telemetry files", lakehouse().raw_dir)
+
+
+def metrics_asset() -> Any:
+    return _asset("quality metrics", lakehouse().metrics_dir)
+
+
+def reports_asset() -> Any:
+    return _asset("KPI reports", lakehouse().reports_dir)
+
+
+def published_assets() -> list[Any]:
+    return [table_asset(table) for table in PUBLISHED_TABLES]
+
+
+def declare_dbt_lineage(group: Any, manifest: Path) -> None:
+    """Give each dbt task of a Cosmos task group the tables its node reads (its parents; a
+    test's, the tables it checks) and the one it writes, from dbt's manifest, as inlets and
+    outlets: what OpenLineage reports for it."""
+    import json
+
+    nodes = json.loads(manifest.read_text(encoding="utf-8"))
+    relations = {uid: f"{node['schema']}.{node.get('alias') or node.get('identifier')}"
+                 for kind in ("nodes", "sources") for uid, node in nodes[kind].items()
+                 if node["resource_type"] in {"model", "seed", "source"}}
+    for task in group.children.values():
+        config = getattr(task, "extra_context", {}).get("dbt_node_config")
+        if not config:
+            continue
+        node = config["unique_id"]
+        if config["resource_type"] == "source":  # its freshness check reads it
+            task.inlets = [table_asset(relations[node])]
+            continue
+        parents = sorted({relations[uid] for uid in config["depends_on"] if uid in relations})
+        task.inlets = [table_asset(table) for table in parents]
+        if node in relations:  # a model or seed writes its table; a test reads only
+            task.outlets = [table_asset(relations[node])]
 
 
 def maintain() -> dict[str, dict[str, int]]:

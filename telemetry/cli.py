@@ -375,7 +375,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import logging
+
     args = parser().parse_args(argv)
+    # The stages of a run as they end, on stderr (results go to stdout).
+    progress = logging.StreamHandler(sys.stderr)
+    progress.setFormatter(logging.Formatter("telemetry: %(message)s"))
+    logging.getLogger("telemetry").addHandler(progress)
+    logging.getLogger("telemetry").setLevel(logging.INFO)
     try:
         args.func(args)
     except LakehouseError as error:

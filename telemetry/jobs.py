@@ -7,7 +7,9 @@ This is the one module where the simulator and the pipeline meet; neither import
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +45,10 @@ __all__ = ["BRONZE_TABLE", "DayRun", "Run", "build_day", "date_range", "day_metr
            "day_metrics_from_artifacts", "generate_days", "ingest", "ingest_range",
            "publish_day", "raw_day_ready", "report_day", "report_days", "require_complete",
            "run_day", "run_days", "start_day"]
+
+# Each stage of a run, as it ends: what it did, with its counts and time (the command line
+# prints these; the DAG's task logs hold them).
+log = logging.getLogger("telemetry")
 
 # A run whose tables another run published meanwhile starts over, this many times at most.
 PUBLISH_ATTEMPTS = 3
@@ -307,13 +313,18 @@ def _run_once(spark: SparkSession, lake: Lakehouse, days: list[dt.date],
     try:
         branch = start_day(spark, lake, first, allow_incomplete, to=last)
         timings["branch"] = time.perf_counter() - start
+        log.info("branch %s opened on %d tables (%.1f s)", branch, len(PUBLISHED_TABLES),
+                 timings["branch"])
         start = time.perf_counter()
         bronze_rows = ingest_range(spark, lake, days, allow_incomplete)
         timings["ingest"] = time.perf_counter() - start
+        log.info("ingest: %s lines of %s into %s (%.1f s)", f"{sum(bronze_rows.values()):,}",
+                 days_text(first, last), BRONZE_TABLE, timings["ingest"])
         start = time.perf_counter()
         results = build_day(lake, first, {**dbt_vars, "run_branch": branch}, check=False,
                             to=last, threads=build_threads(sum(bronze_rows.values())))
         timings["dbt_build"] = time.perf_counter() - start
+        log.info("dbt build: %s (%.1f s)", _outcomes(results), timings["dbt_build"])
         start = time.perf_counter()
         if run_status(results) == "failed":
             not_published = "a test failed"
@@ -325,9 +336,23 @@ def _run_once(spark: SparkSession, lake: Lakehouse, days: list[dt.date],
                     raise
                 not_published = str(conflict)
         timings["publish"] = time.perf_counter() - start
+        log.info("publish: %s (%.1f s)", f"not published, {not_published}" if not_published
+                 else f"{len(PUBLISHED_TABLES)} tables' main now at {branch}",
+                 timings["publish"])
     finally:
         close_branch(spark)
     start = time.perf_counter()
     paths = report_days(spark, lake, days, results, not_published)
     timings["metrics"] = time.perf_counter() - start
+    log.info("metrics: %d file(s) in %s (%.1f s)", len(paths), lake.metrics_dir,
+             timings["metrics"])
     return Run(days, bronze_rows, results, paths, timings)
+
+
+def _outcomes(results: list[NodeResult]) -> str:
+    """`6 models, 22 tests (21 pass, 1 warn)`: what a dbt build ran and how it ended."""
+    kinds = Counter(r.resource_type for r in results if r.resource_type != "operation")
+    statuses = Counter(r.status for r in results if r.resource_type in {"test", "unit_test"})
+    ran = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in sorted(kinds.items()))
+    ended = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+    return f"{ran} ({ended})" if ended else ran

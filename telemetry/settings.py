@@ -99,6 +99,20 @@ class Lakehouse:
         return self.data_dir / "metrics"
 
     @property
+    def docs_dir(self) -> Path:
+        """The dbt docs site the DAG regenerates after each published run (Airflow shows it)."""
+        return self.data_dir / "dbt-docs"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
+    def lineage_file(self) -> Path:
+        """The OpenLineage events of the DAGs' tasks, one JSON document a line."""
+        return self.data_dir / "lineage" / "events.jsonl"
+
+    @property
     def run_dir(self) -> Path:
         """Pids and logs of the local services."""
         return self.data_dir / "run"

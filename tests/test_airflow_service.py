@@ -9,8 +9,9 @@ import urllib.request
 
 import pytest
 
-from telemetry.services.airflow import airflow_service, start_airflow
+from telemetry.services.airflow import airflow_password_file, airflow_service, start_airflow
 from tests.conftest import free_port
+from tests.test_docs_site import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 
 def api(url: str, token: str | None = None, body: dict | None = None) -> dict:
@@ -37,11 +38,10 @@ def test_airflow_serves_the_dag_on_loopback(airflow, lake):
 
     url, _ = airflow
     assert url.startswith("http://127.0.0.1:")
-    passwords = lake.data_dir / "airflow" / "simple_auth_manager_passwords.json.generated"
-    password = json.loads(passwords.read_text())["admin"]
+    password = json.loads(airflow_password_file(lake).read_text())["admin"]
     token = api(f"{url}/auth/token", body={"username": "admin", "password": password})
     token = token["access_token"]
-    want = {"energy_telemetry_daily", "energy_telemetry_maintenance"}
+    want = {"energy_telemetry_daily", "energy_telemetry_maintenance", "energy_telemetry_report"}
     dag_ids: set[str] = set()
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and dag_ids != want:
@@ -49,6 +49,51 @@ def test_airflow_serves_the_dag_on_loopback(airflow, lake):
         time.sleep(2)
     assert dag_ids == want
     assert api(f"{url}/api/v2/importErrors", token)["total_entries"] == 0
+
+
+def test_airflow_shows_the_dbt_docs_lineage_graph(airflow, lake):
+    """Logged in, the Airflow page Cosmos adds (Browse > dbt docs) shows the project's lineage
+    graph, Bronze source to Gold model, in a headless Chromium; the screenshot is kept."""
+    from playwright.sync_api import sync_playwright
+
+    url, _ = airflow
+    password = json.loads(airflow_password_file(lake).read_text())["admin"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.goto(f"{url}/auth/login/")
+        page.fill("input[name='username']", "admin")
+        page.fill("input[name='password']", password)
+        page.click("button[type='submit']")
+        page.wait_for_url(f"{url}/**", timeout=60_000)
+        page.goto(f"{url}/plugin/dbt-docs")
+        page.wait_for_selector("iframe", timeout=60_000)
+        frame = next(f for f in _frames(page) if "dbt_docs_index.html" in f.url)
+        frame.evaluate("() => { window.location.hash = '#!/overview?g_v=1' }")
+        frame.wait_for_function(
+            "() => { const c = document.getElementById('cy');"
+            " return c && c._cyreg && c._cyreg.cy && c._cyreg.cy.nodes().length > 0 }",
+            timeout=60_000)
+        page.wait_for_timeout(1500)
+        nodes = set(frame.evaluate(
+            "() => document.getElementById('cy')._cyreg.cy.nodes().map(n => n.id())"))
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "airflow-dbt-docs.png"))
+        logged_in = "/auth/login" not in page.url
+        browser.close()
+    assert logged_in
+    assert {"source.energy_telemetry.bronze.raw_telemetry",
+            "model.energy_telemetry.readings",
+            "model.energy_telemetry.site_daily_kpis"} <= nodes
+
+
+def _frames(page):
+    """The page's frames once the docs frame has loaded (Airflow's UI renders it late)."""
+    for _ in range(120):
+        if any("dbt_docs_index.html" in f.url for f in page.frames):
+            return page.frames
+        page.wait_for_timeout(500)
+    raise AssertionError(f"no dbt docs frame in {[f.url for f in page.frames]}")
 
 
 def test_stop_ends_every_process_it_started(airflow, lake):

@@ -26,7 +26,10 @@ DAY = dt.date(2025, 11, 1)
 # The run Airflow schedules at 02:00 UTC on the next day, which processes DAY.
 SCHEDULED_AT = dt.datetime(2025, 11, 2, 2, 0, tzinfo=dt.UTC)
 FAILING_DAY = dt.date(2025, 11, 3)
+SOURCE_FRESHNESS = "dbt.bronze_raw_telemetry_source"
+REPORT_DAG_ID = "energy_telemetry_report"
 DBT_NODES = {
+    SOURCE_FRESHNESS,
     "dbt.devices_seed_build",
     "dbt.stg_bronze__raw_telemetry_model_build",
     "dbt.int_receive_day_event_dates_model_build",
@@ -46,11 +49,13 @@ def airflow_cli(*args: str) -> None:
 
 @pytest.fixture(scope="module")
 def airflow_home(lake, tmp_path_factory):
+    from telemetry.services.airflow import airflow_settings
+
     home = tmp_path_factory.mktemp("airflow")
     os.environ.update({
         "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_DIR / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # The project's settings: its DAGs, OpenLineage to a file, the docs site in the UI.
+        **airflow_settings(lake),
         # The demo's source: the DAG simulates each day (the default waits for real files).
         "TELEMETRY_RAW_SOURCE": "simulated",
     })
@@ -109,7 +114,10 @@ def test_dag_shape(dag):
     assert tasks["write_metrics"].upstream_task_ids == {"publish"}
     assert tasks["write_metrics"].trigger_rule == "all_done"
     assert tasks["write_metrics"].retries == 0
-    for task_id in DBT_NODES | {"ingest_bronze", "publish", "write_metrics"}:
+    # The docs site Airflow shows is regenerated once the run is published.
+    assert tasks["dbt_docs"].upstream_task_ids == {"publish"}
+    assert type(tasks["dbt_docs"]).__name__ == "DbtDocsLocalOperator"
+    for task_id in DBT_NODES | {"ingest_bronze", "publish", "write_metrics", "dbt_docs"}:
         assert tasks[task_id].pool == "embedded_spark", task_id
     for task_id in DBT_NODES | {"ingest_bronze", "publish"}:
         assert tasks[task_id].retries == 2
@@ -121,6 +129,55 @@ def test_dag_shape(dag):
         "max_rejected_share": "{{ params.max_rejected_share }}",
         "min_devices_reporting_share": "{{ params.min_devices_reporting_share }}"}
     assert "vars" in tasks["dbt.readings_model_build"].template_fields
+
+
+def test_bronzes_freshness_is_checked_before_any_model_reads_it(dag):
+    tasks = {t.task_id: t for t in dag.tasks}
+    freshness = tasks[SOURCE_FRESHNESS]
+    assert type(freshness).__name__ == "DbtSourceLocalOperator"  # dbt source freshness
+    assert freshness.select == "source:bronze.raw_telemetry"
+    assert freshness.upstream_task_ids == {"ingest_bronze"}
+    assert SOURCE_FRESHNESS in tasks["dbt.stg_bronze__raw_telemetry_model_build"].upstream_task_ids
+
+
+def uri(path: Path) -> str:
+    return path.as_uri()
+
+
+def test_each_task_declares_what_it_reads_and_writes(dag, lake):
+    tasks = {t.task_id: t for t in dag.tasks}
+    warehouse = lake.warehouse_dir
+
+    def uris(assets) -> set[str]:
+        return {asset.uri for asset in assets}
+
+    assert uris(tasks["ingest_bronze"].inlets) == {uri(lake.raw_dir)}
+    assert uris(tasks["ingest_bronze"].outlets) == {uri(warehouse / "bronze" / "raw_telemetry")}
+    # dbt nodes, from the manifest: a model reads its parents and writes itself.
+    stg = tasks["dbt.stg_bronze__raw_telemetry_model_build"]
+    assert uris(stg.inlets) == {uri(warehouse / "bronze" / "raw_telemetry"),
+                                uri(warehouse / "silver" / "devices")}
+    assert uris(stg.outlets) == {uri(warehouse / "silver" / "stg_bronze__raw_telemetry")}
+    gold = tasks["dbt.site_daily_kpis_model_build"]
+    assert uri(warehouse / "silver" / "readings") in uris(gold.inlets)
+    assert uris(gold.outlets) == {uri(warehouse / "gold" / "site_daily_kpis")}
+    assert uris(tasks[SOURCE_FRESHNESS].inlets) == {uri(warehouse / "bronze" / "raw_telemetry")}
+    # Publishing makes every table's new version the one readers see: Gold among them.
+    assert uri(warehouse / "gold" / "site_daily_kpis") in uris(tasks["publish"].outlets)
+    assert uris(tasks["write_metrics"].outlets) == {uri(lake.metrics_dir)}
+
+
+def test_the_report_dag_is_scheduled_on_gold_and_the_metrics(airflow_home, lake):
+    from airflow.dag_processing.dagbag import DagBag
+
+    report = DagBag(dag_folder=str(PROJECT_DIR / "dags")).dags[REPORT_DAG_ID]
+    condition = report.timetable.asset_condition
+    assert type(condition).__name__ == "AssetAll"
+    assert {asset.uri for asset in condition.objects} == {
+        uri(lake.warehouse_dir / "gold" / "site_daily_kpis"), uri(lake.metrics_dir)}
+    assert [t.task_id for t in report.tasks] == ["write_report"]
+    assert {a.uri for a in report.tasks[0].outlets} == {uri(lake.reports_dir)}
+    assert report.params["days"] == 7
 
 
 def test_with_real_files_the_dag_waits_for_the_days_completion_marker(airflow_home,
@@ -247,6 +304,123 @@ def test_dag_writes_the_metrics_with_every_dbt_tasks_tests(dag_run, lake):
     assert {t["status"] for t in metrics["dbt_tests"]} <= {"pass", "warn"}
     assert metrics["bronze_rows"] > 0
     assert {"gate_rejected_share", "gate_devices_reporting_share"} <= names
+
+
+def test_the_run_regenerates_the_docs_site_airflow_shows(dag_run, lake):
+    for name in ("index.html", "manifest.json", "catalog.json"):
+        assert (lake.docs_dir / name).is_file(), name
+    catalog = json.loads((lake.docs_dir / "catalog.json").read_text())
+    assert "model.energy_telemetry.site_daily_kpis" in catalog["nodes"]
+
+
+def gold_events(lake) -> list:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    gold = uri(lake.warehouse_dir / "gold" / "site_daily_kpis")
+    with create_session() as session:
+        events = session.scalars(
+            select(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.uri == gold).order_by(AssetEvent.timestamp)).all()
+        return [SimpleNamespace(extra=e.extra, source_task_id=e.source_task_id,
+                                source_dag_id=e.source_dag_id) for e in events]
+
+
+def test_publishing_records_an_update_of_gold_naming_its_days(dag_run, lake):
+    events = [e for e in gold_events(lake) if e.source_task_id == "publish"]
+    assert events and events[-1].source_dag_id == DAG_ID
+    assert events[-1].extra == {"from": str(DAY), "to": str(DAY)}
+
+
+def lineage_edges(lake, dag_id: str) -> set[tuple[str, str]]:
+    """(input, output) dataset pairs of the COMPLETE events of a DAG's tasks."""
+    edges = set()
+    for line in lake.lineage_file.read_text().splitlines():
+        event = json.loads(line)
+        if event.get("eventType") != "COMPLETE" or not event["job"]["name"].startswith(dag_id):
+            continue
+        ins = [d["name"] for d in event.get("inputs", [])] or [None]
+        for output in event.get("outputs", []):
+            edges.update((i, output["name"]) for i in ins)
+    return edges
+
+
+def reachable(edges: set[tuple[str, str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        node = todo.pop()
+        for a, b in edges:
+            if a == node and b not in seen:
+                seen.add(b)
+                todo.append(b)
+    return seen
+
+
+def test_openlineage_events_form_the_graph_from_raw_files_to_metrics(dag_run, lake):
+    edges = lineage_edges(lake, DAG_ID)
+    warehouse = lake.warehouse_dir
+    raw, bronze = str(lake.raw_dir), str(warehouse / "bronze" / "raw_telemetry")
+    silver = str(warehouse / "silver" / "readings")
+    gold = str(warehouse / "gold" / "site_daily_kpis")
+    assert (raw, bronze) in edges  # the ingest
+    assert (bronze, str(warehouse / "silver" / "stg_bronze__raw_telemetry")) in edges
+    assert (silver, gold) in edges  # the Gold model reads Silver's readings
+    assert (str(warehouse / "silver" / "receive_day_reconciliation"),
+            str(lake.metrics_dir)) in edges
+    downstream = reachable(edges, raw)
+    assert {bronze, silver, gold, str(lake.metrics_dir)} <= downstream
+
+
+def test_the_report_dag_writes_the_report_of_what_gold_published(dag_run, lake, airflow_home):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from telemetry import airflow_tasks
+
+    _, gold = dag_run
+    # As a run the Gold update scheduled: the days come from the update's asset event.
+    events = {airflow_tasks.gold_asset(): gold_events(lake)}
+    path = Path(airflow_tasks.write_kpi_report({"days": 2}, events))
+    assert path.name == f"kpi_report_{DAY}_2d.html"
+    # A manual run names its day.
+    path.unlink()
+    report = DagBag(dag_folder=str(PROJECT_DIR / "dags")).dags[REPORT_DAG_ID]
+    run = report.test(run_conf={"date": str(DAY), "days": 2})
+    assert {str(ti.state) for ti in run.get_task_instances()} == {"success"}
+    text = path.read_text()
+    data = json.loads(text[text.index("{", text.index("id='report-data'")):
+                           text.rindex("</script>")])
+    # The report holds Gold's published rows of the run's days (energy, per site).
+    energy = {(str(row[8]), row[9]): row[0] for row in gold}
+    assert {(d, site): rows[d]["energy_wh_total"] for site, rows in data["gold"].items()
+            for d in rows} == energy
+    assert report_events(lake) >= 1
+
+
+def report_events(lake) -> int:
+    return sum(1 for line in lake.lineage_file.read_text().splitlines()
+               if json.loads(line)["job"]["name"] == f"{REPORT_DAG_ID}.write_report")
+
+
+def test_a_run_whose_bronze_is_stale_stops_before_silver(dag, lake):
+    """A run whose ingest landed nothing for its day (Bronze holds no line of it): the freshness
+    task fails, and no model runs."""
+    stale = dag.partial_subset(task_ids=[SOURCE_FRESHNESS], include_downstream=True,
+                               include_upstream=False)
+    for task in stale.tasks:
+        task.retries = 0
+    run = stale.test(logical_date=dt.datetime(2025, 10, 21, 2, 0, tzinfo=dt.UTC))
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    assert states[SOURCE_FRESHNESS] == "failed"
+    assert states["dbt.stg_bronze__raw_telemetry_model_build"] == "upstream_failed"
+    assert states["publish"] == "upstream_failed"
+    # dbt's verdict: no line of 2025-10-20 was ever loaded (older than any threshold).
+    sources = json.loads((lake.data_dir / "dbt-runs" / "2025-10-20" / SOURCE_FRESHNESS /
+                          "sources.json").read_text())
+    (result,) = sources["results"]
+    assert result["status"] == "error"
+    assert result["max_loaded_at"].startswith("0001-01-01")
+    assert result["criteria"]["error_after"] == {"count": 50, "period": "hour"}
 
 
 def test_a_run_whose_gate_fails_still_writes_its_metrics_then_fails(dag, dag_run, spark, lake):

@@ -8,7 +8,8 @@ import re
 
 from pyspark.sql import SparkSession
 
-from telemetry.pipeline.publish import PUBLISHED_TABLES, ref_snapshot
+from telemetry.pipeline.publish import ref_snapshot
+from telemetry.pipeline.tables import PUBLISHED_TABLES
 from telemetry.settings import CATALOG_NAME, LakehouseError
 
 # Every table of the lakehouse: those a run publishes, and the registry's seed.

@@ -18,9 +18,10 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 from telemetry.pipeline.dbt import NodeResult, run_status
+from telemetry.pipeline.tables import RECONCILIATION_TABLE
 from telemetry.settings import Lakehouse, LakehouseError
 
-BOOK_TABLE = "silver.receive_day_reconciliation"
+BOOK_TABLE = RECONCILIATION_TABLE
 
 
 def metrics_path(lake: Lakehouse, day: dt.date) -> Path:

@@ -25,19 +25,10 @@ from collections.abc import Iterator
 from pyspark.sql import SparkSession
 
 from ingest.bronze import BRONZE_TABLE
+from telemetry.pipeline.tables import PUBLISHED_TABLES
 from telemetry.settings import CATALOG_NAME, Lakehouse, LakehouseError
 
 WAP_BRANCH_CONF = "spark.wap.branch"
-# Every table a run writes, in the order a run writes them.
-PUBLISHED_TABLES = (
-    BRONZE_TABLE,
-    "silver.stg_bronze__raw_telemetry",
-    "silver.int_receive_day_event_dates",
-    "silver.quarantine",
-    "silver.readings",
-    "silver.receive_day_reconciliation",
-    "gold.site_daily_kpis",
-)
 _BRANCH = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 

@@ -20,9 +20,9 @@ from typing import Any
 
 from telemetry.pipeline.metrics import metrics_path
 from telemetry.pipeline.readers import read_event_dates
+from telemetry.pipeline.tables import GOLD_TABLE
 from telemetry.settings import Lakehouse, LakehouseError
 
-GOLD_TABLE = "gold.site_daily_kpis"
 MAX_DAYS = 366
 GOLD_COLUMNS = ["energy_wh_total", "peak_power_w", "avg_temp_c", "uptime_percent",
                 "anomaly_count", "readings_count", "devices_reporting", "devices_registered"]
@@ -49,7 +49,7 @@ class ReportData:
 
 
 def report_path(lake: Lakehouse, last_day: dt.date, days: int) -> Path:
-    return lake.data_dir / "reports" / f"kpi_report_{last_day.isoformat()}_{days}d.html"
+    return lake.reports_dir / f"kpi_report_{last_day.isoformat()}_{days}d.html"
 
 
 def report_days(last_day: dt.date, days: int) -> list[dt.date]:

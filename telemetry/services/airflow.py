@@ -3,6 +3,7 @@ home inside the data folder."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -22,6 +23,25 @@ from telemetry.settings import (
     port as configured_port,
 )
 
+DOCS_SLUG = "energy_telemetry"
+
+
+def airflow_settings(lake: Lakehouse) -> dict[str, str]:
+    """The project's Airflow settings, as environment variables: its DAGs, OpenLineage events
+    written to a file in the data folder (no network), and the dbt docs site the DAG regenerates,
+    shown in Airflow's UI by Cosmos (Browse > dbt docs)."""
+    lake.lineage_file.parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "AIRFLOW__CORE__DAGS_FOLDER": str(lake.home / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": DOCS_SLUG,
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+            {"type": "file", "log_file_path": str(lake.lineage_file), "append": True}),
+        "AIRFLOW__COSMOS__DBT_DOCS_PROJECTS": json.dumps(
+            {DOCS_SLUG: {"dir": str(lake.docs_dir), "index": "index.html",
+                         "name": "dbt docs"}}),
+    }
+
 
 def airflow_env(lake: Lakehouse, port: int | None = None) -> dict[str, str]:
     """Airflow's home inside the data folder, the project's DAGs, loopback, no telemetry.
@@ -35,8 +55,7 @@ def airflow_env(lake: Lakehouse, port: int | None = None) -> dict[str, str]:
         # airflow standalone starts its components as `airflow ...` from PATH
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(lake.home / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        **airflow_settings(lake),
         "AIRFLOW__API__HOST": LOOPBACK,
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": f"http://{LOOPBACK}:{port}",
@@ -52,9 +71,12 @@ def airflow_env(lake: Lakehouse, port: int | None = None) -> dict[str, str]:
 
 def airflow_setup(lake: Lakehouse, port: int | None = None) -> dict[str, str]:
     """What the DAG needs before Airflow starts: dbt's manifest (Cosmos renders from it, offline
-    and fast), Airflow's database, and the one-slot pool for tasks that open Spark."""
+    and fast), the dbt docs site until a run regenerates it, Airflow's database, and the one-slot
+    pool for tasks that open Spark."""
     env = airflow_env(lake, port)
     run_dbt(lake, ["parse"])
+    if not (lake.docs_dir / "index.html").is_file():
+        run_dbt(lake, ["docs", "generate", "--target-path", str(lake.docs_dir)])
     for args in (["db", "migrate"],
                  ["pools", "set", EMBEDDED_SPARK_POOL, "1", "Spark on the embedded metastore"]):
         done = subprocess.run([venv_bin("airflow"), *args], env=env, capture_output=True,
