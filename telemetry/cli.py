@@ -272,10 +272,49 @@ def cmd_cluster(args: argparse.Namespace) -> None:
                   f"applications: {apps}")
 
 
+# What each command does, in more words than its one-line help: `telemetry <command> --help`.
+DESCRIPTIONS = {
+    "generate": "Simulate a battery fleet's telemetry: one JSON Lines file per device and receive "
+                "day under data/raw/YYYY/MM/DD/<site>/, with the defects real uploads have "
+                "(malformed lines, duplicates, late readings, unknown devices). A day that holds "
+                "files the simulator did not write is refused, never overwritten.",
+    "ingest": "Land every line of a receive day's raw files (or a range's) in the Bronze table, "
+              "as received. Replaces those days' Bronze partitions only.",
+    "run": "The daily job, in one process: open a branch of every table, ingest the day's raw "
+           "files into Bronze, dbt build Silver and Gold and run every data test on the branch, "
+           "publish the branch when no error-severity test failed, and write each receive day's "
+           "quality metrics. Readers see the previous data until the publish, then all of the "
+           "new. A range (--to) runs in one pass. Prints each stage with its counts and time.",
+    "metrics": "Write the quality-metrics JSON of days the last dbt build processed, from its "
+               "run_results.json (the DAG's write_metrics task does the same).",
+    "history": "List a table's versions (its Iceberg snapshots), newest last.",
+    "rollback": "Make an earlier version of a table current again (an Iceberg rollback); the "
+                "newer versions stay in the history until they expire.",
+    "maintain": "Expire table versions older than --keep-days (keeping --retain-last of each "
+                "table) and delete the data files no kept version uses.",
+    "jars": "Fetch the jars Spark needs (Iceberg's runtime, SQLite's JDBC driver) from Maven "
+            "Central into .jars/, once; later runs use the local copies.",
+    "kpis": "Print the published Gold KPIs of one event date, a row per site.",
+    "airflow": "Start, stop or check Airflow (standalone) on 127.0.0.1 with the project's DAGs; "
+               "its UI shows the dbt docs (Browse > dbt docs).",
+    "docs": "Generate the dbt docs site (models, tests, the lineage graph) and serve it on "
+            "127.0.0.1.",
+    "server": "Start, stop or check the Spark Thrift + Connect server that server mode runs dbt "
+              "and the jobs on.",
+    "cluster": "Start, stop or check a standalone Spark master with workers on 127.0.0.1, for "
+               "the server to run on.",
+}
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="telemetry",
-        description="Energy telemetry lakehouse: generate, ingest, build and inspect a day.",
+        description="Energy telemetry lakehouse: simulate or receive a battery fleet's raw "
+                    "telemetry, land it in Bronze, build Silver and Gold with dbt on Spark, "
+                    "publish a day only when its tests pass, and report on it.",
+        epilog="A day from scratch: telemetry generate --start 2025-08-01 && telemetry run "
+               "--date 2025-08-01 && telemetry report --date 2025-08-01. "
+               "Each command's --help says more.",
     )
     commands = top.add_subparsers(dest="command", required=True)
 
@@ -304,7 +343,7 @@ def parser() -> argparse.ArgumentParser:
         if name == "run":
             sub.add_argument("--show-kpis", action=argparse.BooleanOptionalAction, default=True,
                              help="print the day's Gold KPIs (default: yes)")
-            sub.add_argument("--report", type=Path,
+            sub.add_argument("--report", type=Path, metavar="FILE",
                              help="write the run's stage and dbt-node timings to this JSON file")
             sub.add_argument("--vars", type=_dbt_vars, default={},
                              help="dbt vars, as for dbt: e.g. '{max_rejected_share: 0.1, "
@@ -371,6 +410,9 @@ def parser() -> argparse.ArgumentParser:
         "cluster", help="run a standalone Spark master and workers on 127.0.0.1 for the server")
     clu.add_argument("action", choices=["start", "stop", "status"])
     clu.set_defaults(func=cmd_cluster)
+    for name, sub in commands.choices.items():
+        if sub.description is None:
+            sub.description = DESCRIPTIONS[name]
     return top
 
 

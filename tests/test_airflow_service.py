@@ -69,10 +69,12 @@ def test_airflow_shows_the_dbt_docs_lineage_graph(airflow, lake):
         page.goto(f"{url}/plugin/dbt-docs")
         page.wait_for_selector("iframe", timeout=60_000)
         frame = next(f for f in _frames(page) if "dbt_docs_index.html" in f.url)
-        frame.evaluate("() => { window.location.hash = '#!/overview?g_v=1' }")
+        # The docs open on the project's overview; its lineage graph is the `g_v=1` view.
+        frame.goto(frame.url.split("#")[0] + "#!/overview?g_v=1")
         frame.wait_for_function(
             "() => { const c = document.getElementById('cy');"
-            " return c && c._cyreg && c._cyreg.cy && c._cyreg.cy.nodes().length > 0 }",
+            " return c && c.offsetHeight > 100 && c._cyreg && c._cyreg.cy"
+            " && c._cyreg.cy.nodes().length > 0 }",
             timeout=60_000)
         page.wait_for_timeout(1500)
         nodes = set(frame.evaluate(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 import subprocess
 import sys
@@ -49,15 +50,45 @@ class Page(HTMLParser):
             self.data.append(data)
 
 
+class Stages(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 @pytest.fixture(scope="module")
 def built(spark, lake):
     generate(lake.raw_dir, load_registry(), DAYS[0], days=len(DAYS), rows_per_device=48,
              seed=31)
-    run_days(spark, lake, DAYS)
+    stages = Stages()
+    logging.getLogger("telemetry").addHandler(stages)
+    logging.getLogger("telemetry").setLevel(logging.INFO)
+    try:
+        run = run_days(spark, lake, DAYS)
+    finally:
+        logging.getLogger("telemetry").removeHandler(stages)
     lines = reference.raw_lines(lake.raw_dir, set(DAYS))
     outcome = reference.silver(lines, reference.registry(REGISTRY_PATH))
-    return {"readings": list(outcome.readings.values()),
-            "books": reference.books(lines, outcome)}
+    return {"readings": list(outcome.readings.values()), "run": run, "lines": len(lines),
+            "books": reference.books(lines, outcome), "stages": stages.messages}
+
+
+def test_a_run_reports_each_stage_with_its_counts(built):
+    stages = [re.sub(r" \(\d+\.\d s\)$", "", message) for message in built["stages"]]
+    tests = [r for r in built["run"].dbt_results if r.resource_type == "test"]
+    assert len(stages) == 5, stages
+    assert stages[0] == "branch run_20260901_20260902 opened on 7 tables"
+    assert stages[1] == (f"ingest: {built['lines']:,} lines of 2026-09-01 to 2026-09-02 into "
+                         "bronze.raw_telemetry")
+    outcomes = ", ".join(f"{sum(1 for t in tests if t.status == status)} {status}"
+                         for status in sorted({t.status for t in tests}))
+    assert stages[2] == f"dbt build: 6 models, 1 seed, {len(tests)} tests ({outcomes})"
+    assert stages[3] == "publish: 7 tables' main now at run_20260901_20260902"
+    assert stages[4].startswith("metrics: 2 file(s) in ")
+    assert all(re.search(r"\(\d+\.\d s\)$", message) for message in built["stages"])
 
 
 @pytest.fixture(scope="module")
