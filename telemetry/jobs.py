@@ -351,7 +351,8 @@ def _run_once(spark: SparkSession, lake: Lakehouse, days: list[dt.date],
 
 def _outcomes(results: list[NodeResult]) -> str:
     """`6 models, 22 tests (21 pass, 1 warn)`: what a dbt build ran and how it ended."""
-    kinds = Counter(r.resource_type for r in results if r.resource_type != "operation")
+    kinds = Counter(r.resource_type for r in results
+                    if r.resource_type in {"model", "seed", "snapshot", "test", "unit_test"})
     statuses = Counter(r.status for r in results if r.resource_type in {"test", "unit_test"})
     ran = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in sorted(kinds.items()))
     ended = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
