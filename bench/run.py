@@ -133,6 +133,8 @@ def project_copy(root: Path, multiplier: int) -> Path:
             device, rest = line.split(",", 1)
             rows.append(f"{device}-x{copy_index}," + rest if copy_index else line)
     (home / "seeds" / "devices.csv").write_text("\n".join(rows) + "\n")
+    # The same Spark jars (Iceberg, SQLite's JDBC driver), fetched once for the project.
+    (home / ".jars").symlink_to(PROJECT / ".jars", target_is_directory=True)
     return home
 
 
