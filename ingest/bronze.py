@@ -27,7 +27,6 @@ from pyspark.sql.types import (
 
 from ingest.layout import BRONZE_TABLE, RawDataError, raw_files
 
-__all__ = ["BRONZE_TABLE", "RawDataError", "ingest_days", "raw_files"]
 RAW_FILE_SCHEMA = StructType([StructField("value", StringType(), nullable=False)])
 
 BRONZE_SCHEMA = StructType([

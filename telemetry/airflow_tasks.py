@@ -181,7 +181,7 @@ def write_kpi_report(params: dict[str, Any], triggering_asset_events: Any = None
                                  f"update of {GOLD_TABLE} schedule the run")
         chosen = max(published)
     day = dt.date.fromisoformat(str(chosen))
-    return str(write_report(lakehouse(), day, int(params.get("days") or 7)))
+    return str(write_report(lakehouse(), day, int(params["days"])))
 
 
 def dbt_env() -> dict[str, str]:

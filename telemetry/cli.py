@@ -420,11 +420,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     import logging
 
     args = parser().parse_args(argv)
-    # The stages of a run as they end, on stderr (results go to stdout).
-    progress = logging.StreamHandler(sys.stderr)
-    progress.setFormatter(logging.Formatter("telemetry: %(message)s"))
-    logging.getLogger("telemetry").addHandler(progress)
-    logging.getLogger("telemetry").setLevel(logging.INFO)
+    # The stages of a run as they end, on stderr (results go to stdout); once per process.
+    stages = logging.getLogger("telemetry")
+    if not stages.handlers:
+        progress = logging.StreamHandler(sys.stderr)
+        progress.setFormatter(logging.Formatter("telemetry: %(message)s"))
+        stages.addHandler(progress)
+        stages.setLevel(logging.INFO)
     try:
         args.func(args)
     except LakehouseError as error:

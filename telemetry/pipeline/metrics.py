@@ -21,8 +21,6 @@ from telemetry.pipeline.dbt import NodeResult, run_status
 from telemetry.pipeline.tables import RECONCILIATION_TABLE
 from telemetry.settings import Lakehouse, LakehouseError
 
-BOOK_TABLE = RECONCILIATION_TABLE
-
 
 def metrics_path(lake: Lakehouse, day: dt.date) -> Path:
     return lake.metrics_dir / f"quality_{day.isoformat()}.json"
@@ -38,11 +36,11 @@ def _book(row: Any) -> dict[str, Any]:
 
 def day_book(spark: SparkSession, day: dt.date) -> dict[str, Any]:
     """The day's row of the reconciliation model, as plain Python values."""
-    rows = spark.sql(
-        f"select * from {BOOK_TABLE} where received_on = date'{day.isoformat()}'").collect()
+    rows = spark.sql(f"select * from {RECONCILIATION_TABLE} "
+                     f"where received_on = date'{day.isoformat()}'").collect()
     if len(rows) != 1:
-        raise LakehouseError(f"reconciliation of {day}: expected one row in {BOOK_TABLE}, found "
-                             f"{len(rows)}; was the day built?")
+        raise LakehouseError(f"reconciliation of {day}: expected one row in "
+                             f"{RECONCILIATION_TABLE}, found {len(rows)}; was the day built?")
     return _book(rows[0])
 
 
@@ -52,7 +50,7 @@ def restate_books(spark: SparkSession, lake: Lakehouse) -> list[Path]:
     date may change the book of an earlier (or later) receive day: a later copy of a reading
     won, so the earlier day sent one more duplicate and one reading fewer."""
     rewritten = []
-    for row in spark.sql(f"select * from {BOOK_TABLE}").collect():
+    for row in spark.sql(f"select * from {RECONCILIATION_TABLE}").collect():
         path = metrics_path(lake, row["received_on"])
         try:
             current = json.loads(path.read_text(encoding="utf-8"))

@@ -52,7 +52,7 @@ def report_path(lake: Lakehouse, last_day: dt.date, days: int) -> Path:
     return lake.reports_dir / f"kpi_report_{last_day.isoformat()}_{days}d.html"
 
 
-def report_days(last_day: dt.date, days: int) -> list[dt.date]:
+def report_window(last_day: dt.date, days: int) -> list[dt.date]:
     if not 1 <= days <= MAX_DAYS:
         raise LakehouseError(f"--days {days}: a report covers 1 to {MAX_DAYS} days")
     return [last_day - dt.timedelta(days=n) for n in range(days - 1, -1, -1)]
@@ -67,7 +67,7 @@ def _quality(book: dict[str, Any]) -> dict[str, Any]:
 def load_report_data(lake: Lakehouse, last_day: dt.date, days: int) -> ReportData:
     """Gold's published rows for the event dates `last_day - days + 1` to `last_day`, and the
     quality metrics of the same receive days."""
-    window = report_days(last_day, days)
+    window = report_window(last_day, days)
     table = read_event_dates(lake, GOLD_TABLE, window)
     if table.num_rows == 0:
         raise LakehouseError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -76,10 +77,11 @@ def airflow_setup(lake: Lakehouse, port: int | None = None) -> dict[str, str]:
     env = airflow_env(lake, port)
     run_dbt(lake, ["parse"])
     if not (lake.docs_dir / "index.html").is_file():
-        # The project's lineage, without Spark: its parsed manifest and an empty catalog.
-        docs = ["--target-path", str(lake.docs_dir)]
-        run_dbt(lake, ["parse", *docs])
-        run_dbt(lake, ["docs", "generate", "--no-compile", "--empty-catalog", *docs])
+        # The project's lineage, without Spark: the manifest just parsed and an empty catalog.
+        lake.docs_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(dbt_target_dir(lake) / "manifest.json", lake.docs_dir / "manifest.json")
+        run_dbt(lake, ["docs", "generate", "--no-compile", "--empty-catalog", "--target-path",
+                       str(lake.docs_dir)])
     for args in (["db", "migrate"],
                  ["pools", "set", EMBEDDED_SPARK_POOL, "1", "Spark on the embedded metastore"]):
         done = subprocess.run([venv_bin("airflow"), *args], env=env, capture_output=True,
