@@ -69,8 +69,11 @@ def test_airflow_shows_the_dbt_docs_lineage_graph(airflow, lake):
         page.goto(f"{url}/plugin/dbt-docs")
         page.wait_for_selector("iframe", timeout=60_000)
         frame = next(f for f in _frames(page) if "dbt_docs_index.html" in f.url)
-        # The docs open on the project's overview; its lineage graph is the `g_v=1` view.
-        frame.goto(frame.url.split("#")[0] + "#!/overview?g_v=1")
+        # The docs app routes itself to its overview once it has started; then its lineage
+        # button (bottom right) opens the graph.
+        frame.wait_for_function("() => window.location.hash.startsWith('#!/overview')",
+                                timeout=60_000)
+        frame.click(".launcher-btn a", timeout=60_000)
         frame.wait_for_function(
             "() => { const c = document.getElementById('cy');"
             " return c && c.offsetHeight > 100 && c._cyreg && c._cyreg.cy"
