@@ -3,8 +3,10 @@ errors, and stop ends every process it started."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import time
 import urllib.request
 
 import pytest
@@ -65,23 +67,24 @@ def test_airflow_shows_the_dbt_docs_lineage_graph(airflow, lake):
         page.fill("input[name='username']", "admin")
         page.fill("input[name='password']", password)
         page.click("button[type='submit']")
-        page.wait_for_url(f"{url}/**", timeout=60_000)
+        # Logged in once the form has sent the browser on (going elsewhere before that is
+        # aborted by the login's own redirect).
+        page.wait_for_url(lambda address: "/auth/login" not in address, timeout=60_000)
+        page.wait_for_load_state("load")
         page.goto(f"{url}/plugin/dbt-docs")
-        page.wait_for_selector("iframe", timeout=60_000)
-        frame = next(f for f in _frames(page) if "dbt_docs_index.html" in f.url)
+        # Airflow's UI renders the docs frame late, and may render it again: a frame locator
+        # finds the current one each time.
+        docs = page.frame_locator("iframe[src*='dbt_docs_index.html']")
         # The docs app routes itself to its overview once it has started; then its lineage
         # button (bottom right) opens the graph.
-        frame.wait_for_function("() => window.location.hash.startsWith('#!/overview')",
-                                timeout=60_000)
-        frame.click(".launcher-btn a", timeout=60_000)
-        frame.wait_for_function(
-            "() => { const c = document.getElementById('cy');"
-            " return c && c.offsetHeight > 100 && c._cyreg && c._cyreg.cy"
-            " && c._cyreg.cy.nodes().length > 0 }",
-            timeout=60_000)
+        _wait_until(docs, "() => window.location.hash.startsWith('#!/overview')")
+        docs.locator(".launcher-btn a").click(timeout=60_000)
+        _wait_until(docs, "() => { const c = document.getElementById('cy');"
+                          " return !!(c && c.offsetHeight > 100 && c._cyreg && c._cyreg.cy"
+                          " && c._cyreg.cy.nodes().length > 0) }")
         page.wait_for_timeout(1500)
-        nodes = set(frame.evaluate(
-            "() => document.getElementById('cy')._cyreg.cy.nodes().map(n => n.id())"))
+        nodes = set(docs.locator("#cy").evaluate(
+            "c => c._cyreg.cy.nodes().map(n => n.id())"))
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "airflow-dbt-docs.png"))
         logged_in = "/auth/login" not in page.url
@@ -92,13 +95,17 @@ def test_airflow_shows_the_dbt_docs_lineage_graph(airflow, lake):
             "model.energy_telemetry.site_daily_kpis"} <= nodes
 
 
-def _frames(page):
-    """The page's frames once the docs frame has loaded (Airflow's UI renders it late)."""
-    for _ in range(120):
-        if any("dbt_docs_index.html" in f.url for f in page.frames):
-            return page.frames
-        page.wait_for_timeout(500)
-    raise AssertionError(f"no dbt docs frame in {[f.url for f in page.frames]}")
+def _wait_until(frame, condition, seconds=60):
+    """Wait until a script's condition holds in the frame (its body's page)."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(PlaywrightError):
+            if frame.locator("body").evaluate(f"_ => ({condition})()"):
+                return
+        time.sleep(0.5)
+    raise AssertionError(f"the docs frame never met {condition!r} in {seconds} s")
 
 
 def test_stop_ends_every_process_it_started(airflow, lake):
