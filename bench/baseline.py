@@ -40,6 +40,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--master", default="local[*]")
     parser.add_argument("--driver-memory", default="2g")
+    parser.add_argument("--java-options", default="-Duser.timezone=UTC",
+                        help="the driver JVM's options (the benchmark passes the pipeline's)")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -47,7 +49,7 @@ def main() -> None:
     spark = (
         SparkSession.builder.master(args.master).appName("telemetry-baseline")
         .config("spark.driver.memory", args.driver_memory)
-        .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
+        .config("spark.driver.extraJavaOptions", args.java_options)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "8")

@@ -147,6 +147,21 @@ def environment(home: Path, data_dir: Path) -> dict[str, str]:
             "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
+def java_options(home: Path, data_dir: Path) -> str:
+    """The driver JVM options of the project's profile (UTC, the class archive), which the
+    hand-written job and Spark alone get too: the same JVM, so that the ratios compare the work."""
+    from telemetry.settings import Lakehouse
+    from telemetry.spark import spark_conf
+
+    saved = dict(os.environ)
+    try:
+        os.environ.update(environment(home, data_dir))
+        return spark_conf(Lakehouse(home, data_dir))["spark.driver.extraJavaOptions"]
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def fresh_lake(root: Path, name: str, raw: Path) -> Path:
     lake = root / name
     shutil.rmtree(lake, ignore_errors=True)
@@ -190,7 +205,8 @@ def bench_volume(root: Path, multiplier: int, rows_per_device: int, repeats: int
     for repeat in range(repeats):
         out = root / f"alone-{tag}"
         sample = measure([PYTHON, "-m", "bench.spark_alone", "--raw-dir", str(raw),
-                          "--date", str(DAY), "--out", str(out)], environment(home, root))
+                          "--date", str(DAY), "--out", str(out), "--java-options",
+                          java_options(home, root)], environment(home, root))
         figures[f"spark alone: JSON -> Parquet {tag}"].seconds.append(
             float(last_json(sample.output)["read_write_s"]))
         figures[f"spark alone: JSON -> Parquet {tag}"].peak_rss_bytes.append(
@@ -224,7 +240,8 @@ def bench_volume(root: Path, multiplier: int, rows_per_device: int, repeats: int
         out = root / f"baseline-{tag}"
         sample = measure([PYTHON, "-m", "bench.baseline", "--raw-dir", str(raw), "--registry",
                           str(home / "seeds" / "devices.csv"), "--date", str(DAY), "--out",
-                          str(out)], environment(home, root))
+                          str(out), "--java-options", java_options(home, root)],
+                         environment(home, root))
         figures[f"baseline (hand-written job) {tag}"].seconds.append(sample.seconds)
         figures[f"baseline (hand-written job) {tag}"].peak_rss_bytes.append(
             sample.peak_rss_bytes)

@@ -155,10 +155,15 @@ def cmd_maintain(args: argparse.Namespace) -> None:
 
 
 def cmd_jars(args: argparse.Namespace) -> None:
+    from telemetry.jobs import record_class_archive
     from telemetry.spark import fetch_jars
 
-    for path in fetch_jars(lakehouse()):
+    lake = lakehouse()
+    for path in fetch_jars(lake):
         print(f"{path} ({path.stat().st_size / 2**20:,.1f} MiB)")
+    archive = record_class_archive(lake)
+    if archive is not None:
+        print(f"{archive} ({archive.stat().st_size / 2**20:,.1f} MiB, the classes a run loads)")
 
 
 def cmd_kpis(args: argparse.Namespace) -> None:
@@ -293,7 +298,10 @@ DESCRIPTIONS = {
     "maintain": "Expire table versions older than --keep-days (keeping --retain-last of each "
                 "table) and delete the data files no kept version uses.",
     "jars": "Fetch the jars Spark needs (Iceberg's runtime, SQLite's JDBC driver) from Maven "
-            "Central into .jars/, once; later runs use the local copies.",
+            "Central into .jars/, once; later runs use the local copies. Then record the "
+            "classes a run's JVM loads into .jars/spark-classes.jsa (a run of a small simulated "
+            "day, in a scratch folder), which every later JVM maps to start sooner; again only "
+            "when Java, pyspark or the jars changed.",
     "kpis": "Print the published Gold KPIs of one event date, a row per site.",
     "airflow": "Start, stop or check Airflow (standalone) on 127.0.0.1 with the project's DAGs; "
                "its UI shows the dbt docs (Browse > dbt docs).",
@@ -374,7 +382,8 @@ def parser() -> argparse.ArgumentParser:
     keep.set_defaults(func=cmd_maintain)
 
     jars = commands.add_parser(
-        "jars", help="fetch the Iceberg jars Spark needs from Maven Central into .jars/ (once)")
+        "jars", help="fetch the Iceberg jars from Maven Central and record Spark's class archive "
+                     "into .jars/ (once)")
     jars.set_defaults(func=cmd_jars)
 
     kpis = commands.add_parser("kpis", help="print the Gold KPIs of an event date")

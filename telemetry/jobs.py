@@ -7,7 +7,14 @@ This is the one module where the simulator and the pipeline meet; neither import
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -38,13 +45,14 @@ from telemetry.pipeline.publish import (
     use_branch,
 )
 from telemetry.pipeline.registry import load_registry
-from telemetry.settings import Lakehouse, LakehouseError, build_threads
+from telemetry.settings import LOOPBACK, Lakehouse, LakehouseError, build_threads, lakehouse
 from telemetry.simulator import DayManifest, generate
+from telemetry.spark import java_version_text, spark_conf, spark_session
 
 __all__ = ["BRONZE_TABLE", "DayRun", "Run", "build_day", "date_range", "day_metrics",
            "day_metrics_from_artifacts", "generate_days", "ingest", "ingest_range",
-           "publish_day", "raw_day_ready", "report_day", "report_days", "require_complete",
-           "run_day", "run_days", "start_day"]
+           "publish_day", "raw_day_ready", "record_class_archive", "report_day", "report_days",
+           "require_complete", "run_day", "run_days", "start_day"]
 
 # Each stage of a run, as it ends: what it did, with its counts and time (the command line
 # prints these; the DAG's task logs hold them).
@@ -347,6 +355,72 @@ def _run_once(spark: SparkSession, lake: Lakehouse, days: list[dt.date],
     log.info("metrics: %d file(s) in %s (%.1f s)", len(paths), lake.metrics_dir,
              timings["metrics"])
     return Run(days, bronze_rows, results, paths, timings)
+
+
+# The run whose JVM records the class archive: a simulated day of a few readings per device.
+ARCHIVE_RUN_DAY = dt.date(2025, 8, 1)
+ARCHIVE_RUN_ROWS_PER_DEVICE = 60
+_RECORD_CLASSES = """
+import sys
+from telemetry.jobs import _run_recording_classes
+_run_recording_classes(sys.argv[1])
+"""
+
+
+def record_class_archive(lake: Lakehouse) -> Path | None:
+    """Record the classes a run's JVM loads into lake.class_archive, once for each Java, pyspark
+    and set of jars: a whole run of a small simulated day, in a scratch lakehouse, in a JVM that
+    writes the classes it loaded as it exits. Every later JVM of the project maps them from there
+    (profiles/profiles.yml) instead of loading and verifying them one by one. The archive's path;
+    None, saying why, when the recording failed (Spark then starts as it did without one)."""
+    stamp_file = lake.class_archive.with_suffix(".json")
+    stamp = _class_archive_stamp(lake)
+    if (lake.class_archive.is_file() and stamp_file.is_file()
+            and json.loads(stamp_file.read_text(encoding="utf-8")) == stamp):
+        return lake.class_archive
+    with tempfile.TemporaryDirectory(prefix="telemetry-classes-") as scratch:
+        recorded = Path(scratch) / lake.class_archive.name
+        env = {**os.environ, "TELEMETRY_HOME": str(lake.home),
+               "TELEMETRY_DATA_DIR": f"{scratch}/data", "DBT_TARGET_PATH": f"{scratch}/target",
+               "DBT_LOG_PATH": f"{scratch}/logs", "SPARK_LOCAL_IP": LOOPBACK}
+        env.pop("TELEMETRY_DBT_TARGET", None)
+        done = subprocess.run([sys.executable, "-c", _RECORD_CLASSES, str(recorded)], env=env,
+                              cwd=lake.home, capture_output=True, text=True, check=False)
+        if done.returncode != 0 or not recorded.is_file():
+            last = "\n".join((done.stdout + done.stderr).splitlines()[-10:])
+            print(f"warning: could not record Spark's class archive ({lake.class_archive}); "
+                  f"Spark starts without it. The recording run's last lines:\n{last}",
+                  file=sys.stderr)
+            return None
+        # Into place in one step: a JVM starting meanwhile maps the old archive or the new one.
+        partial = lake.class_archive.with_suffix(".partial")
+        shutil.copyfile(recorded, partial)
+        os.replace(partial, lake.class_archive)
+    stamp_file.write_text(json.dumps(stamp) + "\n", encoding="utf-8")
+    return lake.class_archive
+
+
+def _class_archive_stamp(lake: Lakehouse) -> dict[str, object]:
+    """What the class archive was recorded for: the Java, pyspark and the jars."""
+    import pyspark
+
+    return {"java": java_version_text(), "pyspark": pyspark.__version__,
+            "jars": sorted(path.name for path in lake.jar_files())}
+
+
+def _run_recording_classes(archive: str) -> None:
+    """The recording run (record_class_archive starts it in a process of its own)."""
+    lake = lakehouse()
+    generate_days(lake, ARCHIVE_RUN_DAY, rows_per_device=ARCHIVE_RUN_ROWS_PER_DEVICE)
+    options = re.sub(r"-XX:SharedArchiveFile=\S+", f"-XX:ArchiveClassesAtExit={archive}",
+                     spark_conf(lake)["spark.driver.extraJavaOptions"])
+    spark = spark_session(lake, {"spark.driver.extraJavaOptions": options})
+    jvm = spark.sparkContext._gateway.proc
+    run_day(spark, lake, ARCHIVE_RUN_DAY)
+    spark.stop()
+    # The JVM exits once its input ends, and writes the archive as it exits.
+    jvm.stdin.close()
+    jvm.wait()
 
 
 def _outcomes(results: list[NodeResult]) -> str:

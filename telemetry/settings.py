@@ -56,6 +56,9 @@ SPARK_PACKAGES = (
     "org.xerial:sqlite-jdbc:3.54.1.0",
 )
 JARS_DIR = ".jars"
+# The classes a run's JVM loads, recorded once into an archive in JARS_DIR (`telemetry jars`) and
+# mapped by every later JVM (class-data sharing); profiles/profiles.yml names the same file.
+CLASS_ARCHIVE = "spark-classes.jsa"
 
 # The Iceberg catalog every engine of the project uses (Spark, the server, pyiceberg).
 CATALOG_NAME = "lake"
@@ -88,6 +91,10 @@ class Lakehouse:
     @property
     def jars_dir(self) -> Path:
         return self.home / JARS_DIR
+
+    @property
+    def class_archive(self) -> Path:
+        return self.jars_dir / CLASS_ARCHIVE
 
     def jar_files(self) -> list[Path]:
         """The jars of SPARK_PACKAGES, as Maven names them, in the jars folder."""

@@ -77,13 +77,21 @@ def _as_number(value: str) -> int | float:
             raise LakehouseError(f"profiles/profiles.yml: {value!r} is not a number") from None
 
 
-def java_major_version() -> int | None:
-    """The major version of the `java` on PATH (or JAVA_HOME), None when there is none."""
+def java_version_text() -> str | None:
+    """What the `java` on PATH (or JAVA_HOME) says of its version, None when there is none."""
     java_home = os.environ.get("JAVA_HOME")
     java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
     if not java or not Path(java).exists():
         return None
-    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
+    return subprocess.run([java, "-version"], capture_output=True, text=True,
+                          check=False).stderr
+
+
+def java_major_version() -> int | None:
+    """The major version of the `java` on PATH (or JAVA_HOME), None when there is none."""
+    out = java_version_text()
+    if out is None:
+        return None
     match = re.search(r'version "(\d+)(?:\.(\d+))?', out)
     if not match:
         return None
