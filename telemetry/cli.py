@@ -90,15 +90,16 @@ def cmd_ingest(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
-    from telemetry.jobs import run_days
+    from telemetry.jobs import raw_bytes, run_days
     from telemetry.pipeline.kpis import gold_kpis
+    from telemetry.settings import run_java_options
     from telemetry.spark import spark_session
 
     days = _days(args.date, args.to)
     lake = lakehouse()
     _require_complete(lake, days, args.allow_incomplete)
     started = time.perf_counter()
-    spark = spark_session(lake)
+    spark = spark_session(lake, java_options=run_java_options(raw_bytes(lake, days)))
     session_s = time.perf_counter() - started
     run = run_days(spark, lake, days, args.vars, args.allow_incomplete)
     for day in days:

@@ -23,7 +23,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from ingest.bronze import BRONZE_TABLE, ensure_bronze_table, ingest_days
-from ingest.layout import RawDataError, complete_marker, is_complete, raw_files
+from ingest.layout import RawDataError, complete_marker, day_folder, is_complete, raw_files
 from telemetry.pipeline.dbt import (
     NodeResult,
     days_text,
@@ -51,8 +51,8 @@ from telemetry.spark import java_version_text, spark_conf, spark_session
 
 __all__ = ["BRONZE_TABLE", "DayRun", "Run", "build_day", "date_range", "day_metrics",
            "day_metrics_from_artifacts", "generate_days", "ingest", "ingest_range",
-           "publish_day", "raw_day_ready", "record_class_archive", "report_day", "report_days",
-           "require_complete", "run_day", "run_days", "start_day"]
+           "publish_day", "raw_bytes", "raw_day_ready", "record_class_archive", "report_day",
+           "report_days", "require_complete", "run_day", "run_days", "start_day"]
 
 # Each stage of a run, as it ends: what it did, with its counts and time (the command line
 # prints these; the DAG's task logs hold them).
@@ -122,6 +122,12 @@ def raw_day_ready(lake: Lakehouse, day: dt.date, allow_incomplete: bool = False)
         return allow_incomplete and bool(raw_files(lake.raw_dir, day))
     except RawDataError:
         return False
+
+
+def raw_bytes(lake: Lakehouse, days: list[dt.date]) -> int:
+    """How many bytes the receive days' raw files hold (what a run will read)."""
+    return sum(path.stat().st_size for day in days
+               for path in day_folder(lake.raw_dir, day).rglob("*.jsonl*") if path.is_file())
 
 
 def require_complete(lake: Lakehouse, day: dt.date) -> None:

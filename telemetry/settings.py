@@ -176,6 +176,21 @@ def build_threads(bronze_lines: int) -> int | None:
     return SMALL_RUN_THREADS if bronze_lines <= limit else None
 
 
+# A run on the embedded engine whose raw files hold at most this many bytes (a seed-rate day is
+# about 6 MB) starts its JVM with the client compiler alone: on such a run the optimizing compiler
+# took nearly half of the JVM's CPU compiling code that ran too briefly to repay it (a seed-rate
+# day: 42 s against 37 s); at a tenth of the 1 Hz rate (34 MB) both took the same time, and past
+# that the optimized code wins (TELEMETRY_SMALL_RUN_RAW_BYTES=0 turns this off).
+SMALL_RUN_RAW_BYTES = 24 * 2**20
+CLIENT_COMPILER_ONLY = "-XX:TieredStopAtLevel=1"
+
+
+def run_java_options(raw_bytes: int) -> str:
+    """The JVM options a run adds to the profile's for raw files of this many bytes."""
+    limit = int(os.environ.get("TELEMETRY_SMALL_RUN_RAW_BYTES") or SMALL_RUN_RAW_BYTES)
+    return CLIENT_COMPILER_ONLY if raw_bytes <= limit else ""
+
+
 # Where the daily DAG's raw files come from, a deployment setting: real devices' uploads (the
 # default: the DAG waits for each day's completion marker) or the simulator (the demo lakehouse).
 RAW_SOURCE = "TELEMETRY_RAW_SOURCE"

@@ -167,11 +167,12 @@ def _ivy_name(jar_name: str) -> str:
     raise ValueError(jar_name)
 
 
-def spark_session(lake: Lakehouse | None = None, extra_conf: dict[str, Any] | None = None
-                  ) -> SparkSession:
+def spark_session(lake: Lakehouse | None = None, extra_conf: dict[str, Any] | None = None,
+                  java_options: str = "") -> SparkSession:
     """The process's SparkSession, created once, then reused.
 
-    Embedded (the `local` target): configured from the profile; dbt's session adapter calls
+    Embedded (the `local` target): configured from the profile, its driver JVM given
+    `java_options` besides the profile's; dbt's session adapter calls
     `SparkSession.builder.getOrCreate()` with the same settings, so a dbt run in this process
     reuses this session and its JVM. Server mode: a Spark Connect session to the server.
     """
@@ -189,6 +190,9 @@ def spark_session(lake: Lakehouse | None = None, extra_conf: dict[str, Any] | No
     require_jars(lake)
     lake.catalog_file.parent.mkdir(parents=True, exist_ok=True)
     conf = {**spark_conf(lake), **(extra_conf or {})}
+    if java_options:
+        options = conf.get("spark.driver.extraJavaOptions", "")
+        conf["spark.driver.extraJavaOptions"] = f"{options} {java_options}".strip()
     builder = SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, str(value))
