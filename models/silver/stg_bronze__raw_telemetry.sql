@@ -42,6 +42,7 @@ wrapped as (
 
 ),
 
+-- The contract's fields of each line that is one JSON object, as variants (null: not an object).
 parsed as (
 
     select
@@ -49,7 +50,9 @@ parsed as (
         source_file,
         line_number,
         received_on,
-        {{ json_object('raw_line', 'wrapped') }} as record
+        {{ json_object('raw_line', 'wrapped', [
+            'device_id', 'site_id', 'status', 'power_w', 'soc_percent', 'temperature_c', 'ts',
+        ]) }} as record
     from wrapped
 
 ),
@@ -64,11 +67,11 @@ fields as (
         line_number,
         received_on,
         record,
-        variant_get(record, '$.device_id') as device_id_value,
-        variant_get(record, '$.power_w') as power_w_value,
-        variant_get(record, '$.soc_percent') as soc_percent_value,
-        variant_get(record, '$.temperature_c') as temperature_c_value,
-        try_variant_get(record, '$.ts', 'string') as ts_text
+        record.device_id as device_id_value,
+        record.power_w as power_w_value,
+        record.soc_percent as soc_percent_value,
+        record.temperature_c as temperature_c_value,
+        try_variant_get(record.ts, '$', 'string') as ts_text
     from parsed
 
 ),
@@ -107,8 +110,8 @@ typed as (
             when device_id_type = 'STRING'
                 then variant_get(device_id_value, '$', 'string')
         end as device_id,
-        try_variant_get(record, '$.site_id', 'string') as reported_site_id,
-        try_variant_get(record, '$.status', 'string') as status,
+        try_variant_get(record.site_id, '$', 'string') as reported_site_id,
+        try_variant_get(record.status, '$', 'string') as status,
         {{ to_measurement('power_w_value', 'power_w_type') }} as power_w,
         {{ to_measurement('soc_percent_value', 'soc_percent_type') }} as soc_percent,
         {{ to_measurement('temperature_c_value', 'temperature_c_type') }} as temperature_c,
