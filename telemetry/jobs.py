@@ -180,8 +180,10 @@ def create_tables(spark: SparkSession, lake: Lakehouse, day: dt.date) -> None:
     if all(spark.catalog.tableExists(table) for table in PUBLISHED_TABLES):
         return
     ensure_bronze_table(spark)
-    run_dbt(lake, ["build", "--empty", "--resource-type", "seed", "--resource-type", "model"],
-            day)
+    # Empty tables are all fixed cost: side by side, as a small run's nodes.
+    command = ["build", "--empty", "--resource-type", "seed", "--resource-type", "model"]
+    threads = build_threads(0)
+    run_dbt(lake, command + (["--threads", str(threads)] if threads else []), day)
 
 
 def start_day(spark: SparkSession, lake: Lakehouse, day: dt.date,
