@@ -316,7 +316,7 @@ def bench_ranges(root: Path, range_days: list[int], repeats: int, figures: dict[
     """Days at the seed's rate, where fixed cost dominates: one day's `telemetry run`, and
     ranges of `range_days` days processed in one pass (`telemetry run --date A --to B`), each on
     an empty lakehouse."""
-    longest = max([1, *range_days])
+    longest = max([2, *range_days])  # the next day too
     raw = root / "raw-seed-rate"
     if not raw.exists():
         gen = root / "gen-seed-rate"
@@ -349,6 +349,8 @@ def bench_ranges(root: Path, range_days: list[int], repeats: int, figures: dict[
                                    *run["run"]["timings_s"].items(),
                                    *run["run"]["dbt_nodes_s"].items()]:
                 stages.setdefault(stage, []).append(seconds or 0.0)
+        if days == 1:
+            bench_next_day(root, raw, repeats, figures, extra, lines[DAY + dt.timedelta(days=1)])
         extra[f"stages and dbt nodes median s, {days} seed-rate days"] = {
             stage: statistics.median(values)
             for stage, values in sorted(stages.items(), key=lambda kv: -statistics.median(kv[1]))
@@ -357,6 +359,36 @@ def bench_ranges(root: Path, range_days: list[int], repeats: int, figures: dict[
         extra[f"dbt tests, sum of their times, median s, {days} seed-rate days"] = (
             tests_total(stages))
     shutil.rmtree(root / "lake-seed-rate", ignore_errors=True)
+
+
+def bench_next_day(root: Path, raw: Path, repeats: int, figures: dict[str, Figure],
+                   extra: dict[str, object], lines: int) -> None:
+    """The day a user runs every day: the next seed-rate day, on a lakehouse whose tables exist
+    (a new lakehouse's first run also creates them, empty, before it opens its branch)."""
+    name = "telemetry run, next seed-rate day"
+    figure = figures.setdefault(name, Figure(name, rows=lines, note="tables exist"))
+    stages: dict[str, list[float]] = {}
+    for _ in range(repeats):
+        lake = fresh_lake(root, "lake-next-day", raw)
+        env = environment(PROJECT, lake)
+        measure([TELEMETRY, "run", "--date", str(DAY), "--no-show-kpis"], env)
+        report = lake / "report.json"
+        sample = measure([TELEMETRY, "run", "--date", str(DAY + dt.timedelta(days=1)),
+                          "--no-show-kpis", "--report", str(report)], env)
+        figure.seconds.append(sample.seconds)
+        figure.peak_rss_bytes.append(sample.peak_rss_bytes)
+        run = json.loads(report.read_text())
+        for stage, seconds in [("session start", run["session_start_s"]),
+                               *run["run"]["timings_s"].items(),
+                               *run["run"]["dbt_nodes_s"].items()]:
+            stages.setdefault(stage, []).append(seconds or 0.0)
+    extra["stages and dbt nodes median s, next seed-rate day"] = {
+        stage: statistics.median(values)
+        for stage, values in sorted(stages.items(), key=lambda kv: -statistics.median(kv[1]))
+        if not stage.startswith("test.")
+    }
+    extra["dbt tests, sum of their times, median s, next seed-rate day"] = tests_total(stages)
+    shutil.rmtree(root / "lake-next-day", ignore_errors=True)
 
 
 def bench_startup(root: Path, repeats: int, figures: dict[str, Figure]) -> None:
@@ -424,9 +456,17 @@ def targets(figures: dict[str, Figure]) -> list[tuple[str, str, bool | None]]:
     run_vs_base = ratio("telemetry run (whole) x1", "baseline (hand-written job) x1")
     checks.append(("telemetry run / baseline <= 1.5", f"{run_vs_base:.2f}",
                    run_vs_base <= 1.5))
+    # The same day on a lakehouse whose tables exist (with history): the daily case.
+    daily = ratio("telemetry run with history x1", "baseline (hand-written job) x1")
+    if daily is not None:
+        checks.append(("telemetry run with history / baseline <= 1.5", f"{daily:.2f}",
+                       daily <= 1.5))
     if "telemetry run, seed-rate day" in figures:
         small = figures["telemetry run, seed-rate day"].median_s
-        checks.append(("seed-rate day <= 20 s", f"{small:.1f} s", small <= 20.0))
+        checks.append(("seed-rate day <= 20 s (new lakehouse)", f"{small:.1f} s", small <= 20.0))
+    if "telemetry run, next seed-rate day" in figures:
+        small = figures["telemetry run, next seed-rate day"].median_s
+        checks.append(("seed-rate day <= 20 s (tables exist)", f"{small:.1f} s", small <= 20.0))
     month = ratio("telemetry run --to, 30 seed-rate days", "telemetry run, seed-rate day")
     if month is not None:
         checks.append(("30 seed-rate days in one pass / one day <= 3", f"{month:.2f}",
