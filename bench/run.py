@@ -180,6 +180,9 @@ def bench_volume(root: Path, multiplier: int, rows_per_device: int, repeats: int
                  figures: dict[str, Figure], extra: dict[str, object]) -> None:
     tag = f"x{multiplier}"
     home = project_copy(root, multiplier)
+    # A fleet 4x as large outgrows the embedded engine's default 1.5 GiB driver (the
+    # reconciliation of its 8.7 million lines ran out of heap): it runs with 3 GiB.
+    driver = {} if multiplier == 1 else {"TELEMETRY_DRIVER_MEMORY": "3g"}
     raw = root / f"raw-{tag}"
     gen_env = environment(home, root / f"gen-{tag}")
     generate = figures.setdefault(f"generate {tag}", Figure(f"generate {tag}"))
@@ -216,7 +219,7 @@ def bench_volume(root: Path, multiplier: int, rows_per_device: int, repeats: int
         lake = fresh_lake(root, f"lake-{tag}", raw)
         report = lake / "report.json"
         sample = measure([TELEMETRY, "run", "--date", str(DAY), "--no-show-kpis", "--report",
-                          str(report)], environment(home, lake))
+                          str(report)], {**environment(home, lake), **driver})
         run = json.loads(report.read_text())
         timings = run["run"]["timings_s"]
         for name, value in [("ingest (in telemetry run)", timings["ingest"]),
@@ -531,9 +534,13 @@ def main() -> None:
     bench_volume(root, 1, rows_per_device, repeats, figures, extra)
     bench_ranges(root, [7] if quick else [30, 365], repeats, figures, extra)
     if not quick:
-        bench_volume(root, 4, rows_per_device, repeats, figures, extra)
+        try:
+            bench_volume(root, 4, rows_per_device, repeats, figures, extra)
+        except SystemExit as failure:  # reported with the rest, not the whole run lost
+            extra["4x day failed"] = str(failure)[-1500:]
         bench_history(root, 30, 288, repeats, figures, extra)
     bench_airflow(root, repeats, figures, dag_run=not quick)
+    figures = {name: figure for name, figure in figures.items() if figure.seconds}
     checks = targets(figures)
 
     result = {
