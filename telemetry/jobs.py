@@ -23,7 +23,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from ingest.bronze import BRONZE_TABLE, ensure_bronze_table, ingest_days
-from ingest.layout import RawDataError, complete_marker, day_folder, is_complete, raw_files
+from ingest.layout import RawDataError, complete_marker, is_complete, raw_files
 from telemetry.pipeline.dbt import (
     NodeResult,
     days_text,
@@ -125,9 +125,12 @@ def raw_day_ready(lake: Lakehouse, day: dt.date, allow_incomplete: bool = False)
 
 
 def raw_bytes(lake: Lakehouse, days: list[dt.date]) -> int:
-    """How many bytes the receive days' raw files hold (what a run will read)."""
-    return sum(path.stat().st_size for day in days
-               for path in day_folder(lake.raw_dir, day).rglob("*.jsonl*") if path.is_file())
+    """How many bytes the receive days' raw files hold (what a run will read); the error the
+    ingest would give for a day it cannot read."""
+    try:
+        return sum(path.stat().st_size for day in days for path in raw_files(lake.raw_dir, day))
+    except RawDataError as error:
+        raise LakehouseError(str(error)) from None
 
 
 def require_complete(lake: Lakehouse, day: dt.date) -> None:
