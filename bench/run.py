@@ -181,8 +181,10 @@ def bench_volume(root: Path, multiplier: int, rows_per_device: int, repeats: int
     tag = f"x{multiplier}"
     home = project_copy(root, multiplier)
     # A fleet 4x as large outgrows the embedded engine's default 1.5 GiB driver (the
-    # reconciliation of its 8.7 million lines ran out of heap): it runs with 3 GiB.
+    # reconciliation of its 8.7 million lines ran out of heap): it runs with 3 GiB, with which
+    # its reconciliation had not finished after 6 minutes either (README, benchmark).
     driver = {} if multiplier == 1 else {"TELEMETRY_DRIVER_MEMORY": "3g"}
+    jvm_options = java_options(home, root)
     raw = root / f"raw-{tag}"
     gen_env = environment(home, root / f"gen-{tag}")
     generate = figures.setdefault(f"generate {tag}", Figure(f"generate {tag}"))
@@ -209,7 +211,7 @@ def bench_volume(root: Path, multiplier: int, rows_per_device: int, repeats: int
         out = root / f"alone-{tag}"
         sample = measure([PYTHON, "-m", "bench.spark_alone", "--raw-dir", str(raw),
                           "--date", str(DAY), "--out", str(out), "--java-options",
-                          java_options(home, root)], environment(home, root))
+                          jvm_options], environment(home, root))
         figures[f"spark alone: JSON -> Parquet {tag}"].seconds.append(
             float(last_json(sample.output)["read_write_s"]))
         figures[f"spark alone: JSON -> Parquet {tag}"].peak_rss_bytes.append(
@@ -243,7 +245,7 @@ def bench_volume(root: Path, multiplier: int, rows_per_device: int, repeats: int
         out = root / f"baseline-{tag}"
         sample = measure([PYTHON, "-m", "bench.baseline", "--raw-dir", str(raw), "--registry",
                           str(home / "seeds" / "devices.csv"), "--date", str(DAY), "--out",
-                          str(out), "--java-options", java_options(home, root)],
+                          str(out), "--java-options", jvm_options],
                          environment(home, root))
         figures[f"baseline (hand-written job) {tag}"].seconds.append(sample.seconds)
         figures[f"baseline (hand-written job) {tag}"].peak_rss_bytes.append(
@@ -258,12 +260,24 @@ def bench_volume(root: Path, multiplier: int, rows_per_device: int, repeats: int
         figures[f"DuckDB, same arithmetic (floor) {tag}"].peak_rss_bytes.append(
             sample.peak_rss_bytes)
         shutil.rmtree(out, ignore_errors=True)
-    extra[f"dbt nodes median s {tag}"] = {
-        node: statistics.median(values)
-        for node, values in sorted(nodes.items(), key=lambda kv: -statistics.median(kv[1]))
-        if not node.startswith("test.")
-    }
+    extra[f"dbt nodes median s {tag}"] = stage_medians(nodes)
     extra[f"dbt tests, sum of their times (threads overlap), median s {tag}"] = tests_total(nodes)
+
+
+def add_stages(report: dict[str, object], stages: dict[str, list[float]]) -> None:
+    """A `telemetry run --report` file's session start, stages and dbt nodes, added to `stages`."""
+    run = report["run"]
+    for stage, seconds in [("session start", report["session_start_s"]),
+                           *run["timings_s"].items(), *run["dbt_nodes_s"].items()]:
+        stages.setdefault(stage, []).append(seconds or 0.0)
+
+
+def stage_medians(stages: dict[str, list[float]]) -> dict[str, float]:
+    """The median of each stage and dbt model over repeats, slowest first (tests left out: see
+    tests_total)."""
+    return {stage: statistics.median(values)
+            for stage, values in sorted(stages.items(), key=lambda kv: -statistics.median(kv[1]))
+            if not stage.startswith("test.")}
 
 
 def tests_total(times: dict[str, list[float]]) -> float:
@@ -301,11 +315,7 @@ def bench_history(root: Path, days: int, history_rows: int, repeats: int,
         for name, seconds in [*run["timings_s"].items(), *run["dbt_nodes_s"].items()]:
             stages.setdefault(name, []).append(seconds or 0.0)
     # Where the time goes with history, to set beside the empty lakehouse's figures.
-    extra["stages and dbt nodes median s, with history x1"] = {
-        name: statistics.median(values)
-        for name, values in sorted(stages.items(), key=lambda kv: -statistics.median(kv[1]))
-        if not name.startswith("test.")
-    }
+    extra["stages and dbt nodes median s, with history x1"] = stage_medians(stages)
     extra["dbt tests, sum of their times (threads overlap), median s, with history x1"] = (
         tests_total(stages))
     shutil.rmtree(lake, ignore_errors=True)
@@ -347,18 +357,10 @@ def bench_ranges(root: Path, range_days: list[int], repeats: int, figures: dict[
                              environment(PROJECT, lake))
             figure.seconds.append(sample.seconds)
             figure.peak_rss_bytes.append(sample.peak_rss_bytes)
-            run = json.loads(report.read_text())
-            for stage, seconds in [("session start", run["session_start_s"]),
-                                   *run["run"]["timings_s"].items(),
-                                   *run["run"]["dbt_nodes_s"].items()]:
-                stages.setdefault(stage, []).append(seconds or 0.0)
+            add_stages(json.loads(report.read_text()), stages)
         if days == 1:
             bench_next_day(root, raw, repeats, figures, extra, lines[DAY + dt.timedelta(days=1)])
-        extra[f"stages and dbt nodes median s, {days} seed-rate days"] = {
-            stage: statistics.median(values)
-            for stage, values in sorted(stages.items(), key=lambda kv: -statistics.median(kv[1]))
-            if not stage.startswith("test.")
-        }
+        extra[f"stages and dbt nodes median s, {days} seed-rate days"] = stage_medians(stages)
         extra[f"dbt tests, sum of their times, median s, {days} seed-rate days"] = (
             tests_total(stages))
     shutil.rmtree(root / "lake-seed-rate", ignore_errors=True)
@@ -380,16 +382,8 @@ def bench_next_day(root: Path, raw: Path, repeats: int, figures: dict[str, Figur
                           "--no-show-kpis", "--report", str(report)], env)
         figure.seconds.append(sample.seconds)
         figure.peak_rss_bytes.append(sample.peak_rss_bytes)
-        run = json.loads(report.read_text())
-        for stage, seconds in [("session start", run["session_start_s"]),
-                               *run["run"]["timings_s"].items(),
-                               *run["run"]["dbt_nodes_s"].items()]:
-            stages.setdefault(stage, []).append(seconds or 0.0)
-    extra["stages and dbt nodes median s, next seed-rate day"] = {
-        stage: statistics.median(values)
-        for stage, values in sorted(stages.items(), key=lambda kv: -statistics.median(kv[1]))
-        if not stage.startswith("test.")
-    }
+        add_stages(json.loads(report.read_text()), stages)
+    extra["stages and dbt nodes median s, next seed-rate day"] = stage_medians(stages)
     extra["dbt tests, sum of their times, median s, next seed-rate day"] = tests_total(stages)
     shutil.rmtree(root / "lake-next-day", ignore_errors=True)
 
