@@ -180,10 +180,6 @@ def bench_volume(root: Path, multiplier: int, rows_per_device: int, repeats: int
                  figures: dict[str, Figure], extra: dict[str, object]) -> None:
     tag = f"x{multiplier}"
     home = project_copy(root, multiplier)
-    # A fleet 4x as large outgrows the embedded engine's default 1.5 GiB driver (the
-    # reconciliation of its 8.7 million lines ran out of heap): it runs with 3 GiB, with which
-    # its reconciliation had not finished after 6 minutes either (README, benchmark).
-    driver = {} if multiplier == 1 else {"TELEMETRY_DRIVER_MEMORY": "3g"}
     jvm_options = java_options(home, root)
     raw = root / f"raw-{tag}"
     gen_env = environment(home, root / f"gen-{tag}")
@@ -221,7 +217,7 @@ def bench_volume(root: Path, multiplier: int, rows_per_device: int, repeats: int
         lake = fresh_lake(root, f"lake-{tag}", raw)
         report = lake / "report.json"
         sample = measure([TELEMETRY, "run", "--date", str(DAY), "--no-show-kpis", "--report",
-                          str(report)], {**environment(home, lake), **driver})
+                          str(report)], environment(home, lake))
         run = json.loads(report.read_text())
         timings = run["run"]["timings_s"]
         for name, value in [("ingest (in telemetry run)", timings["ingest"]),

@@ -12,8 +12,10 @@
     {%- set query -%}
         with
 
+        -- Distinct (receive day, event date) pairs first: joined to the receive days line by
+        -- line, a whole receive day's lines would meet in one task.
         staged as (
-            select
+            select distinct
                 received_on,
                 event_date
             from {{ staged_relation }}

@@ -355,3 +355,30 @@ def test_a_day_whose_files_now_hold_no_lines_empties_its_bronze_partition(bad_da
     assert ingest(spark, lake, day) == 0
     spark.sql(f"refresh table {BRONZE_TABLE}")
     assert table_rows(spark, in_partition) == [(0,)]
+
+
+def test_a_day_with_no_lines_has_a_book_of_zeros(bad_day, spark, lake):
+    day = dt.date(2025, 9, 20)
+    path = day_folder(lake.raw_dir, day) / "lathrop-ca" / "mp-lathrop-01.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text("\n \n\n")
+    mark_complete(lake.raw_dir, day)
+    result = run_day(spark, lake, day, OPEN_GATES)
+    metrics = json.loads(result.metrics_path.read_text())
+    registered = len(reference.registry(PROJECT_DIR / "seeds" / "devices.csv"))
+    book = {key: metrics[key] for key in (
+        "bronze_rows", "silver_rows", "duplicates_dropped", "rejected_rows", "lost_rows",
+        "late_rows", "rejected_rows_by_reason", "null_counts", "flag_counts", "anomalies",
+        "devices_reporting", "devices_registered", "event_dates_recomputed")}
+    assert book == {
+        "bronze_rows": 0, "silver_rows": 0, "duplicates_dropped": 0, "rejected_rows": 0,
+        "lost_rows": 0, "late_rows": 0,
+        "rejected_rows_by_reason": {"malformed_json": 0, "missing_device_id": 0,
+                                    "invalid_timestamp": 0, "unknown_device": 0,
+                                    "out_of_window": 0},
+        "null_counts": {"power_w": 0, "soc_percent": 0, "temperature_c": 0},
+        "flag_counts": {"power_capped": 0, "soc_out_of_range": 0,
+                        "temperature_out_of_range": 0},
+        "anomalies": 0, "devices_reporting": 0, "devices_registered": registered,
+        "event_dates_recomputed": [day.isoformat()],
+    }

@@ -15,10 +15,13 @@
 
 with
 
+-- No row at all while there is no receive day (`dbt build --empty` creating the table).
 receive_days as (
 
     select explode(
-        cast(array({{ date_list(reconciled.receive_days) }}) as array<date>)
+        cast(array(
+            {%- if reconciled.receive_days %}{{ date_list(reconciled.receive_days) }}{% endif -%}
+        ) as array<date>)
     ) as received_on
 
 ),
@@ -80,65 +83,58 @@ accepted_lines as (
 
 ),
 
+-- Each count is aggregated on its own input first and joined to the receive days after: a
+-- receive day is one join key for all of its lines, so joining the lines to the days before
+-- aggregating would gather a whole day's lines in one task (and, in a sort-merge join, in memory).
 line_counts as (
 
     select
-        receive_days.received_on,
-        count(lines.source_file) as bronze_rows,
-        count_if(lines.rejection_reason is not null) as rejected_rows,
+        received_on,
+        count(*) as bronze_rows,
+        count_if(rejection_reason is not null) as rejected_rows,
         map(
             {% for reason in rejection_reasons() -%}
                 '{{ reason }}',
-                count_if(lines.rejection_reason = '{{ reason }}'){{ ',' if not loop.last }}
+                count_if(rejection_reason = '{{ reason }}'){{ ',' if not loop.last }}
             {% endfor -%}
         ) as rejected_rows_by_reason,
-        count_if(
-            lines.rejection_reason is null and lines.event_date < lines.received_on
-        ) as late_rows
-    from receive_days
-    left join lines
-        on receive_days.received_on = lines.received_on
-    group by receive_days.received_on
+        count_if(rejection_reason is null and event_date < received_on) as late_rows
+    from lines
+    group by received_on
 
 ),
 
 accepted_counts as (
 
     select
-        receive_days.received_on,
-        count_if(accepted_lines.has_reading and not accepted_lines.is_kept)
-            as duplicates_dropped,
-        count_if(not accepted_lines.has_reading) as lost_rows
-    from receive_days
-    left join accepted_lines
-        on receive_days.received_on = accepted_lines.received_on
-    group by receive_days.received_on
+        received_on,
+        count_if(has_reading and not is_kept) as duplicates_dropped,
+        count_if(not has_reading) as lost_rows
+    from accepted_lines
+    group by received_on
 
 ),
 
 silver_counts as (
 
     select
-        receive_days.received_on,
-        count(readings.device_id) as silver_rows,
+        received_on,
+        count(*) as silver_rows,
         map(
             {% for column in measured_columns() -%}
-                '{{ column }}',
-                count_if(readings.device_id is not null and readings.{{ column }} is null)
-                {{- ',' if not loop.last }}
+                '{{ column }}', count_if({{ column }} is null){{ ',' if not loop.last }}
             {% endfor -%}
         ) as null_counts,
         map(
             {% for name, flag in reading_flags() -%}
-                '{{ name }}', count_if(readings.{{ flag }}){{ ',' if not loop.last }}
+                '{{ name }}', count_if({{ flag }}){{ ',' if not loop.last }}
             {% endfor -%}
         ) as flag_counts,
-        count_if(readings.is_anomaly) as anomalies,
-        count(distinct readings.device_id) as devices_reporting
-    from receive_days
-    left join readings
-        on receive_days.received_on = readings.received_on
-    group by receive_days.received_on
+        count_if(is_anomaly) as anomalies,
+        count(distinct device_id) as devices_reporting
+    from readings
+    where received_on in ({{ date_list(reconciled.receive_days) }})
+    group by received_on
 
 ),
 
@@ -152,37 +148,43 @@ registry as (
 owned_event_dates as (
 
     select
-        receive_days.received_on,
-        array_sort(collect_list(event_dates.event_date)) as event_dates_recomputed
-    from receive_days
-    left join {{ ref('int_receive_day_event_dates') }} as event_dates
-        on receive_days.received_on = event_dates.received_on
-    group by receive_days.received_on
+        received_on,
+        array_sort(collect_list(event_date)) as event_dates_recomputed
+    from {{ ref('int_receive_day_event_dates') }}
+    where received_on in ({{ date_list(reconciled.receive_days) }})
+    group by received_on
 
 )
 
+-- A receive day without lines (or without readings) has zero counts, not nulls.
 select
-    line_counts.bronze_rows,
-    silver_counts.silver_rows,
-    accepted_counts.duplicates_dropped,
-    line_counts.rejected_rows,
-    accepted_counts.lost_rows,
-    line_counts.late_rows,
-    line_counts.rejected_rows_by_reason,
-    silver_counts.null_counts,
-    silver_counts.flag_counts,
-    silver_counts.anomalies,
-    silver_counts.devices_reporting,
+    coalesce(line_counts.bronze_rows, 0) as bronze_rows,
+    coalesce(silver_counts.silver_rows, 0) as silver_rows,
+    coalesce(accepted_counts.duplicates_dropped, 0) as duplicates_dropped,
+    coalesce(line_counts.rejected_rows, 0) as rejected_rows,
+    coalesce(accepted_counts.lost_rows, 0) as lost_rows,
+    coalesce(line_counts.late_rows, 0) as late_rows,
+    coalesce(
+        line_counts.rejected_rows_by_reason, {{ zero_counts(rejection_reasons()) }}
+    ) as rejected_rows_by_reason,
+    coalesce(silver_counts.null_counts, {{ zero_counts(measured_columns()) }}) as null_counts,
+    coalesce(
+        silver_counts.flag_counts, {{ zero_counts(reading_flags() | map(attribute=0)) }}
+    ) as flag_counts,
+    coalesce(silver_counts.anomalies, 0) as anomalies,
+    coalesce(silver_counts.devices_reporting, 0) as devices_reporting,
     registry.devices_registered,
-    owned_event_dates.event_dates_recomputed,
+    coalesce(
+        owned_event_dates.event_dates_recomputed, cast(array() as array<date>)
+    ) as event_dates_recomputed,
     receive_days.received_on
 from receive_days
-inner join line_counts
+left join line_counts
     on receive_days.received_on = line_counts.received_on
-inner join accepted_counts
+left join accepted_counts
     on receive_days.received_on = accepted_counts.received_on
-inner join silver_counts
+left join silver_counts
     on receive_days.received_on = silver_counts.received_on
-inner join owned_event_dates
+left join owned_event_dates
     on receive_days.received_on = owned_event_dates.received_on
 cross join registry
