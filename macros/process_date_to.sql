@@ -1,5 +1,6 @@
-{#- The last receive day this run processes (var process_date_to, default process_date). -#}
+{#- The last receive day this run processes (var process_date_to, else
+    TELEMETRY_PROCESS_DATE_TO: see run_setting; default process_date). -#}
 {% macro process_date_to() -%}
-    {%- set last = var('process_date_to', '') | string | trim -%}
+    {%- set last = run_setting('process_date_to') -%}
     {{- return(last if last != '' else process_date()) -}}
 {%- endmacro %}

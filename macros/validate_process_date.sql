@@ -9,9 +9,9 @@
         {%- if value == '' and needs_date -%}
             {{ exceptions.raise_compiler_error(
                 "process_date is required: pass the receive day to process, e.g. "
-                ~ "--vars '{process_date: \"2025-08-01\"}'") }}
+                ~ "--vars '{process_date: \"2025-08-01\"}' (or TELEMETRY_PROCESS_DATE=2025-08-01)") }}
         {%- endif -%}
-        {%- set last = var('process_date_to', '') | string | trim -%}
+        {%- set last = run_setting('process_date_to') -%}
         {%- if last != '' and value == '' -%}
             {{ exceptions.raise_compiler_error(
                 "process_date_to '" ~ last ~ "' needs process_date, the first day of the range") }}

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -290,6 +292,21 @@ def test_invalid_process_dates_stop_dbt_before_any_model(runs, spark, lake, dbt_
     assert not outcome.success
     assert message in str(outcome.exception)
     assert snapshot(spark) == runs.after_d1_again
+
+
+def test_another_day_keeps_dbts_partial_parse(runs, lake):
+    """The day and the run's branch reach dbt in the environment, not as --vars (which would
+    change every day and make dbt parse the whole project again): dbt, asked for another day on
+    another branch, finds nothing changed since the last parse."""
+    log = Path(os.environ["DBT_LOG_PATH"]) / "dbt.log"
+    run_dbt(lake, ["parse"], D1, {"run_branch": "run_first"})
+    environment = dict(os.environ)
+    start = log.stat().st_size
+    run_dbt(lake, ["parse"], D2, {"run_branch": "run_second"})
+    parse = log.read_bytes()[start:].decode()
+    assert "Nothing changed, skipping partial parsing." in parse
+    assert "Unable to do partial parsing" not in parse
+    assert dict(os.environ) == environment
 
 
 def test_dbt_failure_is_reported_as_a_clear_error(runs, lake):
