@@ -342,6 +342,18 @@ def test_an_id_that_would_escape_the_data_folder_is_refused(tmp_path, bad_id):
         load(registry)
 
 
+def test_a_project_without_its_registry_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    from telemetry.cli import main
+
+    monkeypatch.setenv("TELEMETRY_HOME", str(tmp_path))
+    monkeypatch.setenv("TELEMETRY_DATA_DIR", str(tmp_path / "data"))
+    assert main(["generate", "--start", "2025-09-14"]) == 2
+    error = capsys.readouterr().err
+    assert f"{tmp_path / 'seeds' / 'devices.csv'} does not exist" in error
+    assert "Traceback" not in error
+    assert not (tmp_path / "data" / "raw").exists()
+
+
 def test_a_day_whose_files_now_hold_no_lines_empties_its_bronze_partition(bad_day, spark, lake):
     day = dt.date(2025, 9, 14)
     path = day_folder(lake.raw_dir, day) / "lathrop-ca" / "mp-lathrop-01.jsonl"

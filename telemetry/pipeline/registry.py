@@ -43,6 +43,9 @@ def check_id(kind: str, value: str, where: str) -> str:
 def load_registry(path: Path | None = None) -> list[Device]:
     """The registered devices, in file order; a clear error for a malformed registry."""
     path = path or registry_path()
+    if not path.is_file():
+        raise LakehouseError(f"{path} does not exist: the device registry is seeds/devices.csv "
+                             "of the project that TELEMETRY_HOME names")
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames != REGISTRY_COLUMNS:
