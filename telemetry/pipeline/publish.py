@@ -20,7 +20,9 @@ import fcntl
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from pyspark.sql import SparkSession
 
@@ -29,6 +31,7 @@ from telemetry.pipeline.tables import PUBLISHED_TABLES
 from telemetry.settings import CATALOG_NAME, Lakehouse, LakehouseError
 
 WAP_BRANCH_CONF = "spark.wap.branch"
+T = TypeVar("T")
 _BRANCH = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
@@ -74,19 +77,29 @@ def _wap_enabled(spark: SparkSession, table: str) -> bool:
 
 def open_branch(spark: SparkSession, branch: str) -> None:
     """Start the run's branch from `main` on every table a run writes (they exist: the run
-    created them first), dropping what an earlier attempt left, and send this session's writes
-    and reads to it. Names carry the catalog: Iceberg's branch statements otherwise try the
-    schema as a catalog first, and log a stack trace for each table."""
+    created them first), replacing what an earlier attempt left, and send this session's writes
+    and reads to it. The tables are independent commits, made side by side. Names carry the
+    catalog: Iceberg's branch statements otherwise try the schema as a catalog first, and log a
+    stack trace for each table."""
     check_branch(branch)
     spark.conf.unset(WAP_BRANCH_CONF)
-    for table in PUBLISHED_TABLES:
+
+    def start(table: str) -> None:
         name = f"{CATALOG_NAME}.{table}"
         if not _wap_enabled(spark, table):
             metadata_change(
                 spark, f"alter table {name} set tblproperties ('write.wap.enabled' = 'true')")
-        metadata_change(spark, f"alter table {name} drop branch if exists {branch}")
-        metadata_change(spark, f"alter table {name} create branch {branch}")
+        metadata_change(spark, f"alter table {name} create or replace branch {branch}")
+
+    each_table(start, PUBLISHED_TABLES)
     spark.conf.set(WAP_BRANCH_CONF, branch)
+
+
+def each_table(work: Callable[[str], T], tables: Sequence[str]) -> list[T]:
+    """`work` for every table, side by side (each is a few metadata reads and commits, mostly
+    waiting); the results in the tables' order, or the first table's error."""
+    with ThreadPoolExecutor(max_workers=len(tables) or 1) as pool:
+        return list(pool.map(work, tables))
 
 
 def use_branch(spark: SparkSession, branch: str) -> None:
@@ -106,13 +119,20 @@ def close_branch(spark: SparkSession) -> None:
 
 def ref_snapshot(spark: SparkSession, table: str, ref: str) -> int | None:
     """The snapshot a branch (`main`, a run's) points to; None when the table has no such ref."""
-    rows = spark.sql(f"select snapshot_id from {CATALOG_NAME}.{table}.refs "
-                     f"where name = '{ref}'").collect()
-    return rows[0]["snapshot_id"] if rows else None
+    return ref_snapshots(spark, table, [ref])[ref]
+
+
+def ref_snapshots(spark: SparkSession, table: str, refs: Sequence[str]) -> dict[str, int | None]:
+    """The snapshot each of `refs` points to, read in one query; None for a ref the table lacks."""
+    listed = ", ".join(f"'{ref}'" for ref in refs)
+    rows = spark.sql(f"select name, snapshot_id from {CATALOG_NAME}.{table}.refs "
+                     f"where name in ({listed})").collect()
+    found = {row["name"]: row["snapshot_id"] for row in rows}
+    return {ref: found.get(ref) for ref in refs}
 
 
 def _is_ancestor(spark: SparkSession, table: str, ancestor: int | None, head: int) -> bool:
-    if ancestor is None:
+    if ancestor is None or ancestor == head:
         return True
     query = f"select snapshot_id, parent_id from {CATALOG_NAME}.{table}.snapshots"
     parents = {r["snapshot_id"]: r["parent_id"] for r in spark.sql(query).collect()}
@@ -143,21 +163,31 @@ def publish(spark: SparkSession, lake: Lakehouse, branch: str) -> list[str]:
     check_branch(branch)
     close_branch(spark)
     with publish_lock(lake):
-        heads = {}
-        for table in PUBLISHED_TABLES:
-            head = ref_snapshot(spark, table, branch)
-            if head is None:
-                continue
-            if not _is_ancestor(spark, table, ref_snapshot(spark, table, "main"), head):
+
+        def branch_head(table: str) -> int | None:
+            """The branch's head, when `main` can be fast-forwarded to it."""
+            refs = ref_snapshots(spark, table, ["main", branch])
+            head = refs[branch]
+            if head is not None and not _is_ancestor(spark, table, refs["main"], head):
                 raise PublishConflict(
                     f"{table} was published by another run after this run began; nothing of "
                     f"this run was published (its branch {branch!r} is kept). Run the day again."
                 )
-            heads[table] = head
-        for table in heads:
+            return head
+
+        found = each_table(branch_head, PUBLISHED_TABLES)
+        heads = {table: head for table, head in zip(PUBLISHED_TABLES, found, strict=True)
+                 if head is not None}
+
+        def fast_forward(table: str) -> None:
             metadata_change(spark, f"call {CATALOG_NAME}.system.fast_forward("
                                    f"'{CATALOG_NAME}.{table}', 'main', '{branch}')")
-        for table in heads:
+
+        each_table(fast_forward, list(heads))
+
+        def drop(table: str) -> None:
             metadata_change(spark, f"alter table {CATALOG_NAME}.{table} "
                                    f"drop branch if exists {branch}")
+
+        each_table(drop, list(heads))
     return list(heads)
