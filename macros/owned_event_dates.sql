@@ -7,8 +7,7 @@
     {%- endif -%}
     {%- set query -%}
         select distinct cast(event_date as string) as event_date
-        from {{ event_dates_relation }}
-        where received_on between date'{{ process_date() }}' and date'{{ process_date_to() }}'
+        from ({{ owned_event_dates_sql(event_dates_relation) }}) as owned
         order by event_date
     {%- endset -%}
     {%- set on_branch = use_run_branch() -%}
@@ -16,4 +15,25 @@
         {%- do run_query(on_branch) -%}
     {%- endif -%}
     {{- return(run_query(query).columns[0].values() | list) -}}
+{%- endmacro %}
+
+
+{#- A filter keeping the rows of the event dates the run owns: `event_date` within the window the
+    run's receive days can own (back to late_arrival_days before the first; every date they own
+    lies in it while late_arrival_days stays the same, and Iceberg prunes the partitions or files
+    outside it before the query runs), and among the int_receive_day_event_dates model's dates
+    (pass ref('int_receive_day_event_dates')), read as the query runs. For the tests: unlike
+    owned_event_dates, it costs no query of its own while the test compiles. -#}
+{% macro owned_event_dates_filter(event_dates_relation) -%}
+    event_date between date_sub(date'{{ process_date() }}', {{ var('late_arrival_days') }})
+    and date'{{ process_date_to() }}'
+    and event_date in ({{ owned_event_dates_sql(event_dates_relation) }})
+{%- endmacro %}
+
+
+{#- The same event dates as a query: one `event_date` column, with repeats. -#}
+{% macro owned_event_dates_sql(event_dates_relation) -%}
+    select event_date
+    from {{ event_dates_relation }}
+    where received_on between date'{{ process_date() }}' and date'{{ process_date_to() }}'
 {%- endmacro %}

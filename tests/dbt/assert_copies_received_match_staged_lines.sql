@@ -3,7 +3,7 @@
     group-by, and without the receive-day bounds the readings model reads within. Returns the
     readings whose count disagrees, and the keys with lines but no reading. -#}
 {{ config(severity='error') }}
-{%- set owned_dates = owned_event_dates(ref('int_receive_day_event_dates')) -%}
+{%- set is_owned = owned_event_dates_filter(ref('int_receive_day_event_dates')) -%}
 
 with
 
@@ -16,7 +16,7 @@ staged as (
     from {{ ref('stg_bronze__raw_telemetry') }}
     where
         rejection_reason is null
-        and event_date in ({{ date_list(owned_dates) }})
+        and {{ is_owned }}
     group by device_id, reading_at
 
 ),
@@ -28,7 +28,7 @@ readings as (
         reading_at,
         copies_received
     from {{ ref('readings') }}
-    where event_date in ({{ date_list(owned_dates) }})
+    where {{ is_owned }}
 
 )
 

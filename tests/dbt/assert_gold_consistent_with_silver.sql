@@ -4,7 +4,7 @@
     or to midnight, at most max_gap_s) instead of Gold's window over the table. Returns the
     site-days that disagree. -#}
 {{ config(severity='error') }}
-{%- set owned_dates = owned_event_dates(ref('int_receive_day_event_dates')) -%}
+{%- set is_owned = owned_event_dates_filter(ref('int_receive_day_event_dates')) -%}
 
 with
 
@@ -22,7 +22,7 @@ gold as (
         peak_power_w,
         avg_temp_c
     from {{ ref('site_daily_kpis') }}
-    where event_date in ({{ date_list(owned_dates) }})
+    where {{ is_owned }}
 
 ),
 
@@ -38,7 +38,7 @@ readings as (
         temperature_c,
         is_anomaly
     from {{ ref('readings') }}
-    where event_date in ({{ date_list(owned_dates) }})
+    where {{ is_owned }}
 
 ),
 

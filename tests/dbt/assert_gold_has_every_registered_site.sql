@@ -1,7 +1,7 @@
 {#- Every event date the run recomputed has a Gold row for every registered site (with the
     uniqueness test: exactly one). Returns the missing (event_date, site_id) pairs. -#}
 {{ config(severity='error') }}
-{%- set owned_dates = owned_event_dates(ref('int_receive_day_event_dates')) -%}
+{%- set is_owned = owned_event_dates_filter(ref('int_receive_day_event_dates')) -%}
 
 with
 
@@ -11,7 +11,7 @@ gold as (
         event_date,
         site_id
     from {{ ref('site_daily_kpis') }}
-    where event_date in ({{ date_list(owned_dates) }})
+    where {{ is_owned }}
 
 ),
 
@@ -24,7 +24,8 @@ registered_sites as (
 
 owned_dates as (
 
-    select explode(array({{ date_list(owned_dates) }})) as event_date
+    select distinct event_date
+    from ({{ owned_event_dates_sql(ref('int_receive_day_event_dates')) }}) as owned
 
 ),
 
