@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -59,6 +61,23 @@ def run_environment(settings: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def preload_dbt() -> threading.Thread:
+    """Import dbt and its Spark adapter (over a second) in a thread of their own, e.g. while
+    Spark's JVM starts and this process only waits; `run_dbt`'s import then finds them loaded,
+    or waits for them. A module that fails to import here fails again, with its message, there."""
+
+    def load() -> None:
+        for module in ("dbt.cli.main", "dbt.adapters.spark.impl", "dbt.adapters.spark.session"):
+            try:
+                importlib.import_module(module)
+            except Exception:  # run_dbt imports it again and reports the error
+                return
+
+    thread = threading.Thread(target=load, name="preload-dbt", daemon=True)
+    thread.start()
+    return thread
 
 
 def run_dbt(lake: Lakehouse, command: list[str], day: dt.date | None = None,
