@@ -184,18 +184,13 @@ def build_threads(bronze_lines: int) -> int | None:
 SMALL_RUN_RAW_BYTES = 24 * 2**20
 # With the client compiler alone the JVM reserves 48 MB for compiled code, not 240 MB; a new
 # lakehouse's first run filled that ("Out of space in CodeCache"), so it keeps the usual size.
-# Such a run also collects its garbage with the parallel collector, not G1: a seed-rate day's run
-# on a lakehouse holding the day before, 5 runs each in turn, took a median 0.95 of G1's time
-# (0.93 to 1.00 pair by pair), G1's concurrent work competing with the run for the two cores.
-SMALL_RUN_JVM_OPTIONS = (
-    "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m -XX:+UseParallelGC"
-)
+CLIENT_COMPILER_ONLY = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m"
 
 
 def run_java_options(raw_bytes: int) -> str:
     """The JVM options a run adds to the profile's for raw files of this many bytes."""
     limit = int(os.environ.get("TELEMETRY_SMALL_RUN_RAW_BYTES") or SMALL_RUN_RAW_BYTES)
-    return SMALL_RUN_JVM_OPTIONS if raw_bytes <= limit else ""
+    return CLIENT_COMPILER_ONLY if raw_bytes <= limit else ""
 
 
 # Where the daily DAG's raw files come from, a deployment setting: real devices' uploads (the

@@ -1,5 +1,5 @@
 """How the project's JVMs start: the class archive recorded at install, mapped by every session,
-and the client compiler alone (with the parallel collector) for a small run."""
+and the client compiler alone for a small run."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from telemetry.settings import SMALL_RUN_JVM_OPTIONS, SMALL_RUN_RAW_BYTES, run_java_options
+from telemetry.settings import CLIENT_COMPILER_ONLY, SMALL_RUN_RAW_BYTES, run_java_options
 
 
 @pytest.mark.spark
@@ -23,6 +23,12 @@ def test_the_session_maps_the_class_archive_recorded_at_install(spark, lake):
     assert str(lake.class_archive) in mapped
 
 
+@pytest.mark.spark
+def test_the_session_collects_garbage_with_the_parallel_collector(spark):
+    beans = spark._jvm.java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()
+    assert sorted(bean.getName() for bean in beans) == ["PS MarkSweep", "PS Scavenge"]
+
+
 def test_the_archive_is_recorded_again_only_when_java_pyspark_or_the_jars_change(lake):
     from telemetry.jobs import record_class_archive
 
@@ -31,7 +37,7 @@ def test_the_archive_is_recorded_again_only_when_java_pyspark_or_the_jars_change
     assert lake.class_archive.stat().st_mtime_ns == recorded
 
 
-def test_a_small_run_gets_the_client_compiler_and_the_parallel_collector(tmp_path, monkeypatch):
+def test_a_small_run_uses_the_client_compiler_alone(tmp_path, monkeypatch):
     from telemetry.jobs import generate_days, raw_bytes
     from telemetry.settings import lakehouse
 
@@ -44,9 +50,7 @@ def test_a_small_run_gets_the_client_compiler_and_the_parallel_collector(tmp_pat
                   for folder, _, names in os.walk(tmp_path / "raw")
                   for name in names if ".jsonl" in name)
     assert raw_bytes(lake, [day]) == on_disk
-    assert run_java_options(on_disk) == SMALL_RUN_JVM_OPTIONS
-    options = set(run_java_options(on_disk).split())
-    assert {"-XX:TieredStopAtLevel=1", "-XX:+UseParallelGC"} <= options
+    assert run_java_options(on_disk) == CLIENT_COMPILER_ONLY
     assert run_java_options(SMALL_RUN_RAW_BYTES + 1) == ""
     monkeypatch.setenv("TELEMETRY_SMALL_RUN_RAW_BYTES", "0")
     assert run_java_options(on_disk) == ""
