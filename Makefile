@@ -37,7 +37,7 @@ java:
 	  exit 1; \
 	fi
 
-$(INSTALLED): pyproject.toml constraints.txt telemetry/settings.py
+$(INSTALLED): pyproject.toml constraints.txt telemetry/settings.py jvm/energytelemetry/hadoop/LocalFileSystem.java
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,airflow]'

@@ -40,22 +40,26 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--master", default="local[*]")
     parser.add_argument("--driver-memory", default="2g")
-    parser.add_argument("--java-options", default="-Duser.timezone=UTC",
-                        help="the driver JVM's options (the benchmark passes the pipeline's)")
+    parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
+                        help="a Spark setting (the benchmark passes the profile's driver JVM: "
+                             "its options, class path and local file system)")
     args = parser.parse_args()
 
     started = time.perf_counter()
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    spark = (
+    builder = (
         SparkSession.builder.master(args.master).appName("telemetry-baseline")
         .config("spark.driver.memory", args.driver_memory)
-        .config("spark.driver.extraJavaOptions", args.java_options)
+        .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "8")
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
-        .getOrCreate()
     )
+    for setting in args.conf:
+        key, _, value = setting.partition("=")
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     session_s = time.perf_counter() - started
 

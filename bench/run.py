@@ -147,19 +147,27 @@ def environment(home: Path, data_dir: Path) -> dict[str, str]:
             "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
-def java_options(home: Path, data_dir: Path) -> str:
-    """The driver JVM options of the project's profile (UTC, the class archive), which the
-    hand-written job and Spark alone get too: the same JVM, so that the ratios compare the work."""
+# The settings of the profile's driver JVM that the hand-written job and Spark alone get too.
+SAME_JVM = ("spark.driver.extraJavaOptions", "spark.driver.extraClassPath",
+            "spark.hadoop.fs.file.impl")
+
+
+def jvm_args(home: Path, data_dir: Path) -> list[str]:
+    """The profile's driver JVM (UTC, the class archive, its class path and the local file
+    system), as `--conf KEY=VALUE` arguments of the hand-written job and Spark alone: the same
+    JVM, so that the ratios compare the work (and the class archive, recorded for the profile's
+    class path, is mapped by their JVMs too)."""
     from telemetry.settings import Lakehouse
     from telemetry.spark import spark_conf
 
     saved = dict(os.environ)
     try:
         os.environ.update(environment(home, data_dir))
-        return spark_conf(Lakehouse(home, data_dir))["spark.driver.extraJavaOptions"]
+        conf = spark_conf(Lakehouse(home, data_dir))
     finally:
         os.environ.clear()
         os.environ.update(saved)
+    return [arg for key in SAME_JVM if key in conf for arg in ("--conf", f"{key}={conf[key]}")]
 
 
 def fresh_lake(root: Path, name: str, raw: Path) -> Path:
@@ -180,7 +188,7 @@ def bench_volume(root: Path, multiplier: int, rows_per_device: int, repeats: int
                  figures: dict[str, Figure], extra: dict[str, object]) -> None:
     tag = f"x{multiplier}"
     home = project_copy(root, multiplier)
-    jvm_options = java_options(home, root)
+    same_jvm = jvm_args(home, root)
     raw = root / f"raw-{tag}"
     gen_env = environment(home, root / f"gen-{tag}")
     generate = figures.setdefault(f"generate {tag}", Figure(f"generate {tag}"))
@@ -206,8 +214,8 @@ def bench_volume(root: Path, multiplier: int, rows_per_device: int, repeats: int
     for repeat in range(repeats):
         out = root / f"alone-{tag}"
         sample = measure([PYTHON, "-m", "bench.spark_alone", "--raw-dir", str(raw),
-                          "--date", str(DAY), "--out", str(out), "--java-options",
-                          jvm_options], environment(home, root))
+                          "--date", str(DAY), "--out", str(out), *same_jvm],
+                         environment(home, root))
         figures[f"spark alone: JSON -> Parquet {tag}"].seconds.append(
             float(last_json(sample.output)["read_write_s"]))
         figures[f"spark alone: JSON -> Parquet {tag}"].peak_rss_bytes.append(
@@ -241,7 +249,7 @@ def bench_volume(root: Path, multiplier: int, rows_per_device: int, repeats: int
         out = root / f"baseline-{tag}"
         sample = measure([PYTHON, "-m", "bench.baseline", "--raw-dir", str(raw), "--registry",
                           str(home / "seeds" / "devices.csv"), "--date", str(DAY), "--out",
-                          str(out), "--java-options", jvm_options],
+                          str(out), *same_jvm],
                          environment(home, root))
         figures[f"baseline (hand-written job) {tag}"].seconds.append(sample.seconds)
         figures[f"baseline (hand-written job) {tag}"].peak_rss_bytes.append(

@@ -22,14 +22,19 @@ def main() -> None:
     parser.add_argument("--raw-dir", type=Path, required=True)
     parser.add_argument("--date", required=True)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--java-options", default="-Duser.timezone=UTC",
-                        help="the driver JVM's options (the benchmark passes the pipeline's)")
+    parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
+                        help="a Spark setting (the benchmark passes the profile's driver JVM: "
+                             "its options, class path and local file system)")
     args = parser.parse_args()
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    spark = (SparkSession.builder.master("local[*]").appName("spark-alone")
-             .config("spark.driver.memory", "2g").config("spark.ui.enabled", "false")
-             .config("spark.driver.extraJavaOptions", args.java_options)
-             .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+    builder = (SparkSession.builder.master("local[*]").appName("spark-alone")
+               .config("spark.driver.memory", "2g").config("spark.ui.enabled", "false")
+               .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
+               .config("spark.sql.session.timeZone", "UTC"))
+    for setting in args.conf:
+        key, _, value = setting.partition("=")
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     year, month, day = args.date.split("-")
     started = time.perf_counter()

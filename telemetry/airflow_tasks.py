@@ -27,6 +27,7 @@ from telemetry.settings import (
     NO_USAGE_TELEMETRY,
     SERVER_SETTINGS,
     LakehouseError,
+    file_system_env,
     lakehouse,
 )
 
@@ -195,6 +196,7 @@ def dbt_env() -> dict[str, str]:
         "TELEMETRY_HOME": str(lake.home),
         "TELEMETRY_DATA_DIR": str(lake.data_dir),
         "DBT_TARGET_PATH": f"{lake.data_dir}/{DBT_RUNS_DIR}/{RECEIVE_DAY}/{{{{ ti.task_id }}}}",
+        **file_system_env(lake),
         **NO_USAGE_TELEMETRY,
         "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", LOOPBACK),
     }

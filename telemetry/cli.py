@@ -159,11 +159,14 @@ def cmd_maintain(args: argparse.Namespace) -> None:
 
 def cmd_jars(args: argparse.Namespace) -> None:
     from telemetry.jobs import record_class_archive
-    from telemetry.spark import fetch_jars
+    from telemetry.spark import build_file_system_jar, fetch_jars
 
     lake = lakehouse()
     for path in fetch_jars(lake):
         print(f"{path} ({path.stat().st_size / 2**20:,.1f} MiB)")
+    built = build_file_system_jar(lake)
+    if built is not None:
+        print(f"{built} (the local file system Spark writes the tables with)")
     archive = record_class_archive(lake)
     if archive is not None:
         print(f"{archive} ({archive.stat().st_size / 2**20:,.1f} MiB, the classes a run loads)")

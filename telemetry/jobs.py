@@ -412,11 +412,15 @@ def record_class_archive(lake: Lakehouse) -> Path | None:
 
 
 def _class_archive_stamp(lake: Lakehouse) -> dict[str, object]:
-    """What the class archive was recorded for: the Java, pyspark and the jars."""
+    """What the class archive was recorded for: the Java, pyspark and the jars (the class path's
+    jar as the JVM checks it, by size and time)."""
     import pyspark
 
+    jar = lake.file_system_jar
+    class_path = ([jar.name, jar.stat().st_size, jar.stat().st_mtime_ns] if jar.is_file()
+                  else None)
     return {"java": java_version_text(), "pyspark": pyspark.__version__,
-            "jars": sorted(path.name for path in lake.jar_files())}
+            "jars": sorted(path.name for path in lake.jar_files()), "class_path": class_path}
 
 
 def _run_recording_classes(archive: str) -> None:

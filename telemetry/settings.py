@@ -59,6 +59,15 @@ JARS_DIR = ".jars"
 # The classes a run's JVM loads, recorded once into an archive in JARS_DIR (`telemetry jars`) and
 # mapped by every later JVM (class-data sharing); profiles/profiles.yml names the same file.
 CLASS_ARCHIVE = "spark-classes.jsa"
+# Hadoop's local file system with permissions set through java.nio, not a `chmod` process per
+# file and directory (Hadoop's way without its native library): compiled from FILE_SYSTEM_SOURCE
+# into FILE_SYSTEM_JAR by `telemetry jars` when a JDK's javac is at hand. profiles/profiles.yml
+# puts the jar on the JVM's class path and names the class in TELEMETRY_FILE_SYSTEM, which
+# `file_system_env` sets when the jar is there (Hadoop's own file system otherwise).
+FILE_SYSTEM_SOURCE = "jvm/energytelemetry/hadoop/LocalFileSystem.java"
+FILE_SYSTEM_JAR = "telemetry-hadoop.jar"
+FILE_SYSTEM_CLASS = "energytelemetry.hadoop.LocalFileSystem"
+HADOOP_FILE_SYSTEM_CLASS = "org.apache.hadoop.fs.LocalFileSystem"
 
 # The Iceberg catalog every engine of the project uses (Spark, the server, pyiceberg).
 CATALOG_NAME = "lake"
@@ -95,6 +104,10 @@ class Lakehouse:
     @property
     def class_archive(self) -> Path:
         return self.jars_dir / CLASS_ARCHIVE
+
+    @property
+    def file_system_jar(self) -> Path:
+        return self.jars_dir / FILE_SYSTEM_JAR
 
     def jar_files(self) -> list[Path]:
         """The jars of SPARK_PACKAGES, as Maven names them, in the jars folder."""
@@ -151,7 +164,16 @@ def lakehouse() -> Lakehouse:
     os.environ["TELEMETRY_DATA_DIR"] = str(data_dir)
     # The profile falls back on PWD, which a shell started without an environment may not set.
     os.environ.setdefault("PWD", os.getcwd())
-    return Lakehouse(home=home, data_dir=data_dir)
+    lake = Lakehouse(home=home, data_dir=data_dir)
+    os.environ.update(file_system_env(lake))
+    return lake
+
+
+def file_system_env(lake: Lakehouse) -> dict[str, str]:
+    """TELEMETRY_FILE_SYSTEM, the local file system the profile names: the project's
+    (FILE_SYSTEM_CLASS) when its jar is built in this project, else Hadoop's own."""
+    built = lake.file_system_jar.is_file()
+    return {"TELEMETRY_FILE_SYSTEM": FILE_SYSTEM_CLASS if built else HADOOP_FILE_SYSTEM_CLASS}
 
 
 def dbt_target() -> str:

@@ -15,6 +15,8 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +26,7 @@ import yaml
 
 from telemetry.settings import (
     CONNECT_PORT,
+    FILE_SYSTEM_SOURCE,
     LOCAL_TARGET,
     LOOPBACK,
     PROFILE_NAME,
@@ -31,6 +34,7 @@ from telemetry.settings import (
     THRIFT_PORT,
     Lakehouse,
     LakehouseError,
+    file_system_env,
     lakehouse,
     port,
     server_mode,
@@ -50,7 +54,10 @@ def _env_var(name: str, default: str | None = None) -> str:
 
 
 def spark_conf(lake: Lakehouse, target: str = LOCAL_TARGET) -> dict[str, str]:
-    """The Spark settings of a dbt target in `profiles/profiles.yml`, rendered."""
+    """The Spark settings of a dbt target in `profiles/profiles.yml`, rendered (for this lake's
+    local file system: file_system_env, set in the environment too, where dbt renders the same
+    profile)."""
+    os.environ.update(file_system_env(lake))
     output = profile_target(lake, target)
     return {str(k): str(v) for k, v in output.get("server_side_parameters", {}).items()}
 
@@ -134,6 +141,41 @@ spark = (SparkSession.builder.master("local[1]").config("spark.ui.enabled", "fal
          .getOrCreate())
 spark.stop()
 """
+
+
+def build_file_system_jar(lake: Lakehouse) -> Path | None:
+    """Compile FILE_SYSTEM_SOURCE against pyspark's Hadoop into lake.file_system_jar, unless the
+    jar is newer than the source; the jar, or None, saying why, when no JDK's javac is at hand
+    (Spark then uses Hadoop's own local file system)."""
+    source = lake.home / FILE_SYSTEM_SOURCE
+    jar = lake.file_system_jar
+    if jar.is_file() and jar.stat().st_mtime >= source.stat().st_mtime:
+        return jar
+    java_home = os.environ.get("JAVA_HOME")
+    javac = (shutil.which("javac", path=str(Path(java_home) / "bin")) if java_home else None
+             ) or shutil.which("javac")
+    if javac is None:
+        print(f"note: no javac (a JDK) on PATH: {jar.name} is not built, and Spark sets file "
+              "permissions with Hadoop's chmod process per file", file=sys.stderr)
+        return None
+    import pyspark
+
+    classpath = str(Path(pyspark.__file__).parent / "jars" / "*")
+    with tempfile.TemporaryDirectory(prefix="telemetry-hadoop-") as scratch:
+        classes = Path(scratch) / "classes"
+        done = subprocess.run([javac, "--release", str(MIN_JAVA), "-nowarn", "-d", str(classes),
+                               "-cp", classpath, str(source)],
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise LakehouseError(f"could not compile {FILE_SYSTEM_SOURCE}:\n"
+                                 + (done.stdout + done.stderr).strip())
+        partial = jar.with_suffix(".partial")
+        jar.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(classes.rglob("*.class")):
+                archive.write(path, path.relative_to(classes).as_posix())
+        os.replace(partial, jar)
+    return jar
 
 
 def fetch_jars(lake: Lakehouse) -> list[Path]:

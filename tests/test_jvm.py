@@ -1,4 +1,5 @@
 """How the project's JVMs start: the class archive recorded at install, mapped by every session,
+the local file system the tables are written with,
 and the client compiler alone for a small run."""
 
 from __future__ import annotations
@@ -54,3 +55,57 @@ def test_a_small_run_uses_the_client_compiler_alone(tmp_path, monkeypatch):
     assert run_java_options(SMALL_RUN_RAW_BYTES + 1) == ""
     monkeypatch.setenv("TELEMETRY_SMALL_RUN_RAW_BYTES", "0")
     assert run_java_options(on_disk) == ""
+
+
+@pytest.mark.spark
+def test_the_tables_are_written_with_the_projects_local_file_system(spark, lake, tmp_path):
+    # `make install` builds the project's file system when a JDK's javac is at hand (it is on
+    # the machines the suite runs on); Spark then resolves file: paths to it.
+    import shutil
+
+    from telemetry.settings import FILE_SYSTEM_CLASS, HADOOP_FILE_SYSTEM_CLASS
+
+    jvm = spark._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    uri = jvm.java.net.URI(f"file://{tmp_path}")
+    session_fs = jvm.org.apache.hadoop.fs.FileSystem.get(uri, conf)
+    expected = FILE_SYSTEM_CLASS if shutil.which("javac") else HADOOP_FILE_SYSTEM_CLASS
+    assert lake.file_system_jar.is_file() == (expected == FILE_SYSTEM_CLASS)
+    assert session_fs.getClass().getName() == expected
+    # Hadoop's own local file system, the reference: the same operations in a folder of its
+    # own leave the same permission bits.
+    hadoop_fs = jvm.org.apache.hadoop.fs.LocalFileSystem()
+    hadoop_fs.initialize(uri, conf)
+    Path_ = jvm.org.apache.hadoop.fs.Path
+    FsPermission = jvm.org.apache.hadoop.fs.permission.FsPermission
+    modes = {}
+    for name, fs in [("session", session_fs), ("hadoop", hadoop_fs)]:
+        root = tmp_path / name
+        fs.mkdirs(Path_(f"file://{root}/a/b"))
+        fs.create(Path_(f"file://{root}/a/b/part.parquet")).close()
+        for leaf, mode in [("0640", 0o640), ("0751", 0o751), ("0600", 0o600), ("1777", 0o1777)]:
+            target = Path_(f"file://{root}/{leaf}")
+            fs.mkdirs(target)
+            fs.setPermission(target, FsPermission.createImmutable(mode))
+        modes[name] = {path.relative_to(root).as_posix(): path.stat().st_mode & 0o7777
+                       for path in sorted(root.rglob("*"))}
+    assert modes["session"] == modes["hadoop"]
+    for leaf, mode in [("0640", 0o640), ("0751", 0o751), ("0600", 0o600), ("1777", 0o1777)]:
+        assert modes["session"][leaf] == mode
+    # New folders and files: Hadoop's defaults (777 and 666) less its umask (022).
+    assert modes["session"]["a/b"] == 0o755
+    assert modes["session"]["a/b/part.parquet"] == 0o644
+    assert modes["session"]["a/b/.part.parquet.crc"] == 0o644
+
+
+def test_the_file_system_jar_is_built_again_only_when_its_source_changes(lake):
+    import shutil
+
+    from telemetry.spark import build_file_system_jar
+
+    if not shutil.which("javac"):
+        assert build_file_system_jar(lake) is None
+        return
+    built = lake.file_system_jar.stat().st_mtime_ns
+    assert build_file_system_jar(lake) == lake.file_system_jar
+    assert lake.file_system_jar.stat().st_mtime_ns == built
