@@ -45,8 +45,11 @@ def server_command(lake: Lakehouse, address: ServerAddress, master: str | None =
         "spark.plugins": CONNECT_PLUGIN,
         "spark.connect.grpc.binding.address": LOOPBACK,
         "spark.connect.grpc.binding.port": str(address.connect_port),
-        # Spark Connect loads the catalog's classes from the driver's class path.
-        "spark.driver.extraClassPath": ":".join(str(path) for path in require_jars(lake)),
+        # Spark Connect loads the catalog's classes from the driver's class path (with the
+        # profile's: the local file system's jar).
+        "spark.driver.extraClassPath": ":".join(
+            [*(str(path) for path in require_jars(lake)),
+             *filter(None, [conf.get("spark.driver.extraClassPath")])]),
     })
     command = [str(spark_home() / "bin" / "spark-submit"), "--class", THRIFT_SERVER_CLASS]
     for key, value in conf.items():
