@@ -155,7 +155,7 @@ def build_file_system_jar(lake: Lakehouse) -> Path | None:
     javac = (shutil.which("javac", path=str(Path(java_home) / "bin")) if java_home else None
              ) or shutil.which("javac")
     if javac is None:
-        print(f"note: no javac (a JDK) on PATH: {jar.name} is not built, and Spark sets file "
+        print(f"note: no javac (a JDK) found: {jar.name} is not built, and Spark sets file "
               "permissions with Hadoop's chmod process per file", file=sys.stderr)
         return None
     import pyspark

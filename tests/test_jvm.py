@@ -78,19 +78,20 @@ def test_the_tables_are_written_with_the_projects_local_file_system(spark, lake,
     hadoop_fs.initialize(uri, conf)
     Path_ = jvm.org.apache.hadoop.fs.Path
     FsPermission = jvm.org.apache.hadoop.fs.permission.FsPermission
+    explicit = {"0640": 0o640, "0751": 0o751, "0600": 0o600, "1777": 0o1777}
     modes = {}
     for name, fs in [("session", session_fs), ("hadoop", hadoop_fs)]:
         root = tmp_path / name
         fs.mkdirs(Path_(f"file://{root}/a/b"))
         fs.create(Path_(f"file://{root}/a/b/part.parquet")).close()
-        for leaf, mode in [("0640", 0o640), ("0751", 0o751), ("0600", 0o600), ("1777", 0o1777)]:
+        for leaf, mode in explicit.items():
             target = Path_(f"file://{root}/{leaf}")
             fs.mkdirs(target)
             fs.setPermission(target, FsPermission.createImmutable(mode))
         modes[name] = {path.relative_to(root).as_posix(): path.stat().st_mode & 0o7777
                        for path in sorted(root.rglob("*"))}
     assert modes["session"] == modes["hadoop"]
-    for leaf, mode in [("0640", 0o640), ("0751", 0o751), ("0600", 0o600), ("1777", 0o1777)]:
+    for leaf, mode in explicit.items():
         assert modes["session"][leaf] == mode
     # New folders and files: Hadoop's defaults (777 and 666) less its umask (022).
     assert modes["session"]["a/b"] == 0o755
