@@ -32,6 +32,15 @@ RAW_SCHEMA = StructType([
 MAX_GAP_S = 900.0
 
 
+def with_settings(builder: SparkSession.Builder, settings: list[str]) -> SparkSession.Builder:
+    """The builder with each `KEY=VALUE` of `--conf` (the profile's driver JVM, from the
+    benchmark) set; the hand-written job and Spark alone take them alike."""
+    for setting in settings:
+        key, _, value = setting.partition("=")
+        builder = builder.config(key, value)
+    return builder
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--raw-dir", type=Path, required=True)
@@ -56,10 +65,7 @@ def main() -> None:
         .config("spark.sql.shuffle.partitions", "8")
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
     )
-    for setting in args.conf:
-        key, _, value = setting.partition("=")
-        builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    spark = with_settings(builder, args.conf).getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     session_s = time.perf_counter() - started
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from bench.baseline import RAW_SCHEMA
+from bench.baseline import RAW_SCHEMA, with_settings
 
 
 def main() -> None:
@@ -31,10 +31,7 @@ def main() -> None:
                .config("spark.driver.memory", "2g").config("spark.ui.enabled", "false")
                .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
                .config("spark.sql.session.timeZone", "UTC"))
-    for setting in args.conf:
-        key, _, value = setting.partition("=")
-        builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    spark = with_settings(builder, args.conf).getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     year, month, day = args.date.split("-")
     started = time.perf_counter()
