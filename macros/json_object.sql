@@ -12,13 +12,15 @@
     the marker. A line could itself hold `, "<marker>"]` after its first value; such a line is
     read again with a second marker, which it cannot also hold in the same place. Only a line
     that contains the marker's letters or a `\u` escape (how else would it spell them?) needs the
-    second reading. -#}
+    second reading. The test is `contains`, which compares only where the first byte matches:
+    `instr` compares the whole marker at every position, and took 12% of a 2.2-million-line
+    day's parsing. -#}
 {% macro json_object(line, wrapped, fields) -%}
     case
         when
             {{ _ends_with_marker(wrapped, '_end_') }}
             and (
-                instr({{ line }}, '_end_') = 0 and instr({{ line }}, '\\u') = 0
+                not contains({{ line }}, '_end_') and not contains({{ line }}, '\\u')
                 or {{ _ends_with_marker(wrapped_json_line(line, '_fin_'), '_fin_') }}
             )
             then try_variant_get(
