@@ -37,6 +37,14 @@ BRONZE_SCHEMA = StructType([
     StructField("received_on", DateType(), nullable=False),
 ])
 
+# Bronze's Parquet row groups hold about 2 MiB of lines (about 40,000), not Parquet's 128 MiB: a
+# day's files are then read in splits of similar size. Each of a 1 Hz day's four files was one
+# row group, read by a task of its own, so staging parsed the day in three or four unequal
+# tasks on two cores, and one core waited for the longest.
+ROW_GROUP_SIZE_PROPERTY = "write.parquet.row-group-size-bytes"
+BRONZE_ROW_GROUP_BYTES = 2 * 2**20
+
+
 def extract(spark: SparkSession, files: list[Path]) -> DataFrame:
     """One row per raw file: its whole text (gzip is decompressed) and its path."""
     return (
@@ -90,7 +98,7 @@ def ensure_bronze_table(spark: SparkSession) -> None:
         "using iceberg partitioned by (received_on) "
         "comment 'Every raw telemetry line as received, partitioned by receive day' "
         "tblproperties ('format-version' = '2', 'write.distribution-mode' = 'none', "
-        "'write.wap.enabled' = 'true')"
+        f"'write.wap.enabled' = 'true', '{ROW_GROUP_SIZE_PROPERTY}' = '{BRONZE_ROW_GROUP_BYTES}')"
     )
 
 

@@ -17,8 +17,10 @@ import pytest
 from ingest.layout import day_folder
 from telemetry.jobs import RunFailed, run_day
 from telemetry.pipeline.history import maintain, rollback, snapshots
+from telemetry.pipeline.publish import close_branch, open_branch
 from telemetry.pipeline.registry import REGISTRY_PATH, load_registry
-from telemetry.settings import LakehouseError
+from telemetry.pipeline.tables import PUBLISHED_TABLES
+from telemetry.settings import CATALOG_NAME, LakehouseError
 from telemetry.simulator import generate
 from tests import reference
 from tests.conftest import table_rows
@@ -203,6 +205,28 @@ def test_maintenance_expires_old_versions_and_keeps_the_current_one(published, s
 def test_a_rollback_it_cannot_do_is_refused_clearly(published, spark, table, to, message):
     with pytest.raises(LakehouseError, match=message):
         rollback(spark, table, to)
+
+
+def table_property(spark, table: str, key: str) -> str | None:
+    rows = spark.sql(f"show tblproperties {table} ('{key}')").collect()
+    return str(rows[0][1]) if rows and "does not have property" not in str(rows[0][1]) else None
+
+
+def test_a_table_made_before_a_write_property_gets_it_when_a_run_opens_its_branch(published,
+                                                                                   spark):
+    row_group_size, two_mib = "write.parquet.row-group-size-bytes", "2097152"  # 2 x 1024 x 1024
+    assert table_property(spark, "bronze.raw_telemetry", row_group_size) == two_mib
+    # As a lakehouse made before Bronze had the setting.
+    spark.sql(f"alter table bronze.raw_telemetry unset tblproperties ('{row_group_size}')")
+    assert table_property(spark, "bronze.raw_telemetry", row_group_size) is None
+    try:
+        open_branch(spark, "run_properties")
+        assert table_property(spark, "bronze.raw_telemetry", row_group_size) == two_mib
+        assert table_property(spark, "silver.readings", "write.wap.enabled") == "true"
+    finally:
+        close_branch(spark)
+        for table in PUBLISHED_TABLES:
+            spark.sql(f"alter table {CATALOG_NAME}.{table} drop branch if exists run_properties")
 
 
 KILLED = dt.date(2026, 2, 10)

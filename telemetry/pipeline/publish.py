@@ -26,7 +26,7 @@ from typing import TypeVar
 
 from pyspark.sql import SparkSession
 
-from ingest.bronze import BRONZE_TABLE
+from ingest.bronze import BRONZE_ROW_GROUP_BYTES, BRONZE_TABLE, ROW_GROUP_SIZE_PROPERTY
 from telemetry.pipeline.tables import PUBLISHED_TABLES
 from telemetry.settings import CATALOG_NAME, Lakehouse, LakehouseError
 
@@ -70,15 +70,25 @@ def metadata_change(spark: SparkSession, statement: str, attempts: int = 8) -> N
             time.sleep(0.2 * attempt)
 
 
-def _wap_enabled(spark: SparkSession, table: str) -> bool:
-    rows = spark.sql(f"show tblproperties {CATALOG_NAME}.{table} ('write.wap.enabled')").collect()
-    return bool(rows) and str(rows[0][1]).lower() == "true"
+def write_properties(table: str) -> dict[str, str]:
+    """The table properties a run's writes rely on: write-audit-publish on every table, and
+    Bronze's row-group size (tables made before it was set get it at their next run)."""
+    if table == BRONZE_TABLE:
+        return {"write.wap.enabled": "true", ROW_GROUP_SIZE_PROPERTY: str(BRONZE_ROW_GROUP_BYTES)}
+    return {"write.wap.enabled": "true"}
+
+
+def _missing_properties(spark: SparkSession, table: str) -> dict[str, str]:
+    rows = spark.sql(f"show tblproperties {CATALOG_NAME}.{table}").collect()
+    have = {str(key): str(value).lower() for key, value in rows}
+    return {key: value for key, value in write_properties(table).items()
+            if have.get(key) != value.lower()}
 
 
 def open_branch(spark: SparkSession, branch: str) -> None:
     """Start the run's branch from `main` on every table a run writes (they exist: the run
     created them first), replacing what an earlier attempt left, and send this session's writes
-    and reads to it. The tables are independent commits, made side by side. Names carry the
+    and reads to it; a table missing one of its `write_properties` gets it first. The tables are independent commits, made side by side. Names carry the
     catalog: Iceberg's branch statements otherwise try the schema as a catalog first, and log a
     stack trace for each table."""
     check_branch(branch)
@@ -86,9 +96,10 @@ def open_branch(spark: SparkSession, branch: str) -> None:
 
     def start(table: str) -> None:
         name = f"{CATALOG_NAME}.{table}"
-        if not _wap_enabled(spark, table):
-            metadata_change(
-                spark, f"alter table {name} set tblproperties ('write.wap.enabled' = 'true')")
+        missing = _missing_properties(spark, table)
+        if missing:
+            listed = ", ".join(f"'{key}' = '{value}'" for key, value in missing.items())
+            metadata_change(spark, f"alter table {name} set tblproperties ({listed})")
         metadata_change(spark, f"alter table {name} create or replace branch {branch}")
 
     each_table(start, PUBLISHED_TABLES)
