@@ -88,9 +88,9 @@ def _missing_properties(spark: SparkSession, table: str) -> dict[str, str]:
 def open_branch(spark: SparkSession, branch: str) -> None:
     """Start the run's branch from `main` on every table a run writes (they exist: the run
     created them first), replacing what an earlier attempt left, and send this session's writes
-    and reads to it; a table missing one of its `write_properties` gets it first. The tables are independent commits, made side by side. Names carry the
-    catalog: Iceberg's branch statements otherwise try the schema as a catalog first, and log a
-    stack trace for each table."""
+    and reads to it; a table missing one of its `write_properties` gets it first. The tables are
+    independent commits, made side by side. Names carry the catalog: Iceberg's branch statements
+    otherwise try the schema as a catalog first, and log a stack trace for each table."""
     check_branch(branch)
     spark.conf.unset(WAP_BRANCH_CONF)
 
