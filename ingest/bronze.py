@@ -37,12 +37,16 @@ BRONZE_SCHEMA = StructType([
     StructField("received_on", DateType(), nullable=False),
 ])
 
-# Bronze's Parquet row groups hold about 2 MiB of lines (about 40,000), not Parquet's 128 MiB: a
-# day's files are then read in splits of similar size. Each of a 1 Hz day's four files was one
-# row group, read by a task of its own, so staging parsed the day in three or four unequal
-# tasks on two cores, and one core waited for the longest.
-ROW_GROUP_SIZE_PROPERTY = "write.parquet.row-group-size-bytes"
-BRONZE_ROW_GROUP_BYTES = 2 * 2**20
+# The properties Bronze's writes rely on; a table made before one of them was set gets it when a
+# run opens its branch (telemetry/pipeline/publish.py). Write-audit-publish, and Parquet row
+# groups of about 2 MiB of lines (about 40,000), not Parquet's 128 MiB: a day's files are then
+# read in splits of similar size. Each of a 1 Hz day's four files was one row group, read by a
+# task of its own, so staging parsed the day in three or four unequal tasks on two cores, and
+# one core waited for the longest.
+BRONZE_WRITE_PROPERTIES = {
+    "write.wap.enabled": "true",
+    "write.parquet.row-group-size-bytes": str(2 * 2**20),
+}
 
 
 def extract(spark: SparkSession, files: list[Path]) -> DataFrame:
@@ -85,6 +89,11 @@ def transform(files: DataFrame, raw_dir: Path, ingested_at: dt.datetime) -> Data
     ).where(F.col("raw_line").rlike(r"\S"))
 
 
+def properties_sql(properties: dict[str, str]) -> str:
+    """Table properties as `tblproperties (...)` lists them: `'key' = 'value', ...`."""
+    return ", ".join(f"'{key}' = '{value}'" for key, value in properties.items())
+
+
 def ensure_bronze_table(spark: SparkSession) -> None:
     """Create the Bronze table (an Iceberg table, format version 2) when it does not exist. Its
     writes go to the branch `spark.wap.branch` names, when the session sets one."""
@@ -98,7 +107,7 @@ def ensure_bronze_table(spark: SparkSession) -> None:
         "using iceberg partitioned by (received_on) "
         "comment 'Every raw telemetry line as received, partitioned by receive day' "
         "tblproperties ('format-version' = '2', 'write.distribution-mode' = 'none', "
-        f"'write.wap.enabled' = 'true', '{ROW_GROUP_SIZE_PROPERTY}' = '{BRONZE_ROW_GROUP_BYTES}')"
+        f"{properties_sql(BRONZE_WRITE_PROPERTIES)})"
     )
 
 

@@ -208,8 +208,7 @@ def test_a_rollback_it_cannot_do_is_refused_clearly(published, spark, table, to,
 
 
 def table_property(spark, table: str, key: str) -> str | None:
-    rows = spark.sql(f"show tblproperties {table} ('{key}')").collect()
-    return str(rows[0][1]) if rows and "does not have property" not in str(rows[0][1]) else None
+    return dict(spark.sql(f"show tblproperties {table}").collect()).get(key)
 
 
 def test_a_table_made_before_a_write_property_gets_it_when_a_run_opens_its_branch(published,

@@ -26,7 +26,7 @@ from typing import TypeVar
 
 from pyspark.sql import SparkSession
 
-from ingest.bronze import BRONZE_ROW_GROUP_BYTES, BRONZE_TABLE, ROW_GROUP_SIZE_PROPERTY
+from ingest.bronze import BRONZE_TABLE, BRONZE_WRITE_PROPERTIES, properties_sql
 from telemetry.pipeline.tables import PUBLISHED_TABLES
 from telemetry.settings import CATALOG_NAME, Lakehouse, LakehouseError
 
@@ -73,9 +73,7 @@ def metadata_change(spark: SparkSession, statement: str, attempts: int = 8) -> N
 def write_properties(table: str) -> dict[str, str]:
     """The table properties a run's writes rely on: write-audit-publish on every table, and
     Bronze's row-group size (tables made before it was set get it at their next run)."""
-    if table == BRONZE_TABLE:
-        return {"write.wap.enabled": "true", ROW_GROUP_SIZE_PROPERTY: str(BRONZE_ROW_GROUP_BYTES)}
-    return {"write.wap.enabled": "true"}
+    return BRONZE_WRITE_PROPERTIES if table == BRONZE_TABLE else {"write.wap.enabled": "true"}
 
 
 def _missing_properties(spark: SparkSession, table: str) -> dict[str, str]:
@@ -98,8 +96,8 @@ def open_branch(spark: SparkSession, branch: str) -> None:
         name = f"{CATALOG_NAME}.{table}"
         missing = _missing_properties(spark, table)
         if missing:
-            listed = ", ".join(f"'{key}' = '{value}'" for key, value in missing.items())
-            metadata_change(spark, f"alter table {name} set tblproperties ({listed})")
+            metadata_change(
+                spark, f"alter table {name} set tblproperties ({properties_sql(missing)})")
         metadata_change(spark, f"alter table {name} create or replace branch {branch}")
 
     each_table(start, PUBLISHED_TABLES)
