@@ -42,7 +42,8 @@ wrapped as (
 
 ),
 
--- The contract's fields of each line that is one JSON object, as variants (null: not an object).
+-- The contract's fields of each line that is one JSON object (null: not an object): variants where
+-- the JSON type decides (device_id, measurements), the rest as text.
 parsed as (
 
     select
@@ -50,9 +51,10 @@ parsed as (
         source_file,
         line_number,
         received_on,
-        {{ json_object('raw_line', 'wrapped', [
-            'device_id', 'site_id', 'status', 'power_w', 'soc_percent', 'temperature_c', 'ts',
-        ]) }} as record
+        {{ json_object('raw_line', 'wrapped', {
+            'device_id': 'variant', 'site_id': 'string', 'status': 'string', 'power_w': 'variant',
+            'soc_percent': 'variant', 'temperature_c': 'variant', 'ts': 'string',
+        }) }} as record
     from wrapped
 
 ),
@@ -71,7 +73,7 @@ fields as (
         record.power_w as power_w_value,
         record.soc_percent as soc_percent_value,
         record.temperature_c as temperature_c_value,
-        try_variant_get(record.ts, '$', 'string') as ts_text
+        record.ts as ts_text
     from parsed
 
 ),
@@ -110,8 +112,8 @@ typed as (
             when device_id_type = 'STRING'
                 then variant_get(device_id_value, '$', 'string')
         end as device_id,
-        try_variant_get(record.site_id, '$', 'string') as reported_site_id,
-        try_variant_get(record.status, '$', 'string') as status,
+        record.site_id as reported_site_id,
+        record.status,
         {{ to_measurement('power_w_value', 'power_w_type') }} as power_w,
         {{ to_measurement('soc_percent_value', 'soc_percent_type') }} as soc_percent,
         {{ to_measurement('temperature_c_value', 'temperature_c_type') }} as temperature_c,
