@@ -103,6 +103,7 @@ EDGE_LINES: list[tuple[str, str]] = [
     (edge("2025-09-10T24:00:00Z"), "invalid_timestamp"),
     (edge("2025-09-10T01:17:00.Z"), "invalid_timestamp"),
     (edge(20250910), "invalid_timestamp"),
+    (edge({"at": "2025-09-10T01:19:00Z"}), "invalid_timestamp"),
     # Numbers in strings (ASCII whitespace around them allowed); true and other digits are not.
     (edge("2025-09-10T01:18:00Z", power_w=" 12.5 ", soc_percent=True,
           temperature_c="\u0661\u0662"), "2025-09-10T01:18:00"),
@@ -253,10 +254,10 @@ def test_reconciliation_holds_and_metrics_count_each_reason(bad_day, spark):
                               "rejected_rows, lost_rows, late_rows "
                               f"from silver.receive_day_reconciliation "
                               f"where received_on = date'{DAY}'")
-    assert recon == [(47, 16, 1, 30, 0, 1)]
+    assert recon == [(48, 16, 1, 31, 0, 1)]
     metrics = json.loads(bad_day["result"].metrics_path.read_text())
     assert metrics["rejected_rows_by_reason"] == {
-        "malformed_json": 11, "missing_device_id": 6, "invalid_timestamp": 9,
+        "malformed_json": 11, "missing_device_id": 6, "invalid_timestamp": 10,
         "unknown_device": 2, "out_of_window": 2,
     }
     assert metrics["event_dates_recomputed"] == ["2025-09-09", "2025-09-10"]
