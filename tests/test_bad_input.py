@@ -107,6 +107,14 @@ EDGE_LINES: list[tuple[str, str]] = [
     # Numbers in strings (ASCII whitespace around them allowed); true and other digits are not.
     (edge("2025-09-10T01:18:00Z", power_w=" 12.5 ", soc_percent=True,
           temperature_c="\u0661\u0662"), "2025-09-10T01:18:00"),
+    # Numbers as JSON writes them (an exponent, trailing zeros, past 64 bits, minus zero) are
+    # those numbers; an object or an array is no number.
+    ('{"device_id": "mp-lathrop-04", "ts": "2025-09-10T01:20:00Z", "status": "online", '
+     '"power_w": 1.5e3, "soc_percent": 50.250, "temperature_c": {"v": 20}}',
+     "2025-09-10T01:20:00"),
+    ('{"device_id": "mp-lathrop-04", "ts": "2025-09-10T01:21:00Z", "status": "online", '
+     '"power_w": 12345678901234567890, "soc_percent": [50], "temperature_c": -0}',
+     "2025-09-10T01:21:00"),
 ]
 LONG_PADDING = "x" * 1_000_000
 
@@ -246,6 +254,10 @@ def test_readings_get_clean_documented_values(bad_day, spark):
         # " 12.5 " is 12.5; true and Arabic-Indic digits are no numbers
         ("mp-lathrop-04", "2025-09-10T01:18:00"): (12.5, None, None, "online",
                                                    False, False, False, False, d),
+        ("mp-lathrop-04", "2025-09-10T01:20:00"): (1500.0, 50.25, None, "online",
+                                                   False, False, False, False, d),
+        ("mp-lathrop-04", "2025-09-10T01:21:00"): (1.2345678901234567e19, None, 0.0, "online",
+                                                   False, False, False, False, d),
     }
 
 
@@ -254,14 +266,14 @@ def test_reconciliation_holds_and_metrics_count_each_reason(bad_day, spark):
                               "rejected_rows, lost_rows, late_rows "
                               f"from silver.receive_day_reconciliation "
                               f"where received_on = date'{DAY}'")
-    assert recon == [(48, 16, 1, 31, 0, 1)]
+    assert recon == [(50, 18, 1, 31, 0, 1)]
     metrics = json.loads(bad_day["result"].metrics_path.read_text())
     assert metrics["rejected_rows_by_reason"] == {
         "malformed_json": 11, "missing_device_id": 6, "invalid_timestamp": 10,
         "unknown_device": 2, "out_of_window": 2,
     }
     assert metrics["event_dates_recomputed"] == ["2025-09-09", "2025-09-10"]
-    assert metrics["null_counts"] == {"power_w": 2, "soc_percent": 14, "temperature_c": 14}
+    assert metrics["null_counts"] == {"power_w": 2, "soc_percent": 15, "temperature_c": 15}
 
 
 def test_silver_quarantine_and_books_equal_the_reference(bad_day, spark, lake):
@@ -300,7 +312,7 @@ def test_gold_has_every_site_and_the_late_reading(bad_day, spark):
                "where event_date in (date'2025-09-09', date'2025-09-10')")}
     sites = {d.site_id for d in load_registry()}
     assert {s for _, s in gold} == sites
-    assert gold[("2025-09-10", "lathrop-ca")][:3] == (13, 3, 6)
+    assert gold[("2025-09-10", "lathrop-ca")][:3] == (15, 3, 6)
     assert gold[("2025-09-10", "hornsdale-sa")] == (0, 0, 4, 0.0, None)
     # The late reading alone, 22:00 to midnight capped at 900 s: 10 W x 900 s = 2.5 Wh.
     late = gold[("2025-09-09", "lathrop-ca")]

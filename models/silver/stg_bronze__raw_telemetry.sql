@@ -42,8 +42,8 @@ wrapped as (
 
 ),
 
--- The contract's fields of each line that is one JSON object (null: not an object): variants where
--- the JSON type decides (device_id, measurements), the rest as text.
+-- The contract's fields of each line that is one JSON object (null: not an object): device_id as a
+-- variant (its JSON type decides), the rest as text.
 parsed as (
 
     select
@@ -52,15 +52,15 @@ parsed as (
         line_number,
         received_on,
         {{ json_object('raw_line', 'wrapped', {
-            'device_id': 'variant', 'site_id': 'string', 'status': 'string', 'power_w': 'variant',
-            'soc_percent': 'variant', 'temperature_c': 'variant', 'ts': 'string',
+            'device_id': 'variant', 'site_id': 'string', 'status': 'string', 'power_w': 'string',
+            'soc_percent': 'string', 'temperature_c': 'string', 'ts': 'string',
         }) }} as record
     from wrapped
 
 ),
 
--- Each field's value and its JSON type, computed once per line (columns of their own: the
--- expressions below read them several times).
+-- Each field's value, and device_id's JSON type, computed once per line (columns of their own:
+-- the expressions below read them several times).
 fields as (
 
     select
@@ -70,9 +70,9 @@ fields as (
         received_on,
         record,
         record.device_id as device_id_value,
-        record.power_w as power_w_value,
-        record.soc_percent as soc_percent_value,
-        record.temperature_c as temperature_c_value,
+        record.power_w as power_w_text,
+        record.soc_percent as soc_percent_text,
+        record.temperature_c as temperature_c_text,
         record.ts as ts_text
     from parsed
 
@@ -87,14 +87,11 @@ field_types as (
         received_on,
         record,
         device_id_value,
-        power_w_value,
-        soc_percent_value,
-        temperature_c_value,
+        power_w_text,
+        soc_percent_text,
+        temperature_c_text,
         ts_text,
-        schema_of_variant(device_id_value) as device_id_type,
-        schema_of_variant(power_w_value) as power_w_type,
-        schema_of_variant(soc_percent_value) as soc_percent_type,
-        schema_of_variant(temperature_c_value) as temperature_c_type
+        schema_of_variant(device_id_value) as device_id_type
     from fields
 
 ),
@@ -114,9 +111,9 @@ typed as (
         end as device_id,
         record.site_id as reported_site_id,
         record.status,
-        {{ to_measurement('power_w_value', 'power_w_type') }} as power_w,
-        {{ to_measurement('soc_percent_value', 'soc_percent_type') }} as soc_percent,
-        {{ to_measurement('temperature_c_value', 'temperature_c_type') }} as temperature_c,
+        {{ to_measurement('power_w_text') }} as power_w,
+        {{ to_measurement('soc_percent_text') }} as soc_percent,
+        {{ to_measurement('temperature_c_text') }} as temperature_c,
         {{ to_reading_at('ts_text') }} as reading_at
     from field_types
 
