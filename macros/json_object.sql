@@ -5,13 +5,14 @@
     are not one object. Only an object casts to a struct, and the cast reads just the fields
     named: on a 2-million-line day this took 8.7 s where copying the object out as a variant
     and asking its schema whether it is an object took 15.8 s.
-    `fields` maps each name to its type in the struct: `variant` keeps the JSON value (and its
-    type) for the model to classify; `string` is the value as text, as `try_variant_get(value,
-    '$', 'string')` gives it (a JSON string's characters, any other value's JSON text), cast in
-    the same pass: a variant field is copied into a variant of its own first, which a string
-    field does not need. On a 2.2-million-line day's staging query, site_id, status and ts as
-    strings took 0.96 of the time (median of 10 pairs run in turn in one JVM, 0.87 to 1.18), and
-    the three measurements as strings too another 0.96 (8 pairs, 0.76 to 1.29).
+    `fields` maps each name to its type in the struct: `variant` keeps the JSON value (and its type)
+    for the model to classify; `string` is the value as text, as `try_variant_get(value, '$',
+    'string')` gives it (a JSON string's characters, a number as Spark writes it, true or false, an
+    object's or array's JSON text), cast in the same pass: a variant field is copied into a variant
+    of its own first, which a string field does not need. On a 2.2-million-line day's staging query,
+    site_id, status and ts as strings took 0.96 of the time (median of 10 pairs run in turn in one
+    JVM, 0.87 to 1.18), and the three measurements as strings too another 0.96 (8 pairs, 0.76 to
+    1.29).
 
     Spark's JSON readers stop at the end of the first value and ignore what follows, so the line
     is read as the first element of an array closed by a marker string: only a line that is one
