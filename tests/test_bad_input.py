@@ -89,6 +89,11 @@ EDGE_LINES: list[tuple[str, str]] = [
     (json.dumps({"device_id": "\u3000 \u2028", "ts": "2025-09-10T01:10:00Z"},
                 ensure_ascii=False), "missing_device_id"),
     ('{"device_id": 404, "ts": "2025-09-10T01:10:00Z"}', "missing_device_id"),
+    ('{"device_id": true, "ts": "2025-09-10T01:10:00Z"}', "missing_device_id"),
+    ('{"device_id": {"id": "mp-lathrop-04"}, "ts": "2025-09-10T01:10:00Z"}', "missing_device_id"),
+    # A device_id spelled with escapes is the id it spells.
+    ('{"device_id": "mp-lathrop-0\\u0034", "ts": "2025-09-10T01:22:00Z", "status": "online", '
+     '"power_w": 2}', "2025-09-10T01:22:00"),
     # ISO-8601 forms devices send: offsets with and without a colon, hours only, no seconds,
     # any number of fraction digits (kept to microseconds).
     (edge("2025-09-10T03:10+0200", power_w=1), "2025-09-10T01:10:00"),
@@ -258,6 +263,8 @@ def test_readings_get_clean_documented_values(bad_day, spark):
                                                    False, False, False, False, d),
         ("mp-lathrop-04", "2025-09-10T01:21:00"): (1.2345678901234567e19, None, 0.0, "online",
                                                    False, False, False, False, d),
+        ("mp-lathrop-04", "2025-09-10T01:22:00"): (2.0, None, None, "online",
+                                                   False, False, False, False, d),
     }
 
 
@@ -266,14 +273,14 @@ def test_reconciliation_holds_and_metrics_count_each_reason(bad_day, spark):
                               "rejected_rows, lost_rows, late_rows "
                               f"from silver.receive_day_reconciliation "
                               f"where received_on = date'{DAY}'")
-    assert recon == [(50, 18, 1, 31, 0, 1)]
+    assert recon == [(53, 19, 1, 33, 0, 1)]
     metrics = json.loads(bad_day["result"].metrics_path.read_text())
     assert metrics["rejected_rows_by_reason"] == {
-        "malformed_json": 11, "missing_device_id": 6, "invalid_timestamp": 10,
+        "malformed_json": 11, "missing_device_id": 8, "invalid_timestamp": 10,
         "unknown_device": 2, "out_of_window": 2,
     }
     assert metrics["event_dates_recomputed"] == ["2025-09-09", "2025-09-10"]
-    assert metrics["null_counts"] == {"power_w": 2, "soc_percent": 15, "temperature_c": 15}
+    assert metrics["null_counts"] == {"power_w": 2, "soc_percent": 16, "temperature_c": 16}
 
 
 def test_silver_quarantine_and_books_equal_the_reference(bad_day, spark, lake):
@@ -312,7 +319,7 @@ def test_gold_has_every_site_and_the_late_reading(bad_day, spark):
                "where event_date in (date'2025-09-09', date'2025-09-10')")}
     sites = {d.site_id for d in load_registry()}
     assert {s for _, s in gold} == sites
-    assert gold[("2025-09-10", "lathrop-ca")][:3] == (15, 3, 6)
+    assert gold[("2025-09-10", "lathrop-ca")][:3] == (16, 3, 6)
     assert gold[("2025-09-10", "hornsdale-sa")] == (0, 0, 4, 0.0, None)
     # The late reading alone, 22:00 to midnight capped at 900 s: 10 W x 900 s = 2.5 Wh.
     late = gold[("2025-09-09", "lathrop-ca")]

@@ -42,8 +42,8 @@ wrapped as (
 
 ),
 
--- The contract's fields of each line that is one JSON object (null: not an object): device_id as a
--- variant (its JSON type decides), the rest as text.
+-- The contract's fields of each line that is one JSON object (null: not an object), as text;
+-- device_id as bytes, which only a JSON string casts to (a number, true, an object give null).
 parsed as (
 
     select
@@ -52,15 +52,15 @@ parsed as (
         line_number,
         received_on,
         {{ json_object('raw_line', 'wrapped', {
-            'device_id': 'variant', 'site_id': 'string', 'status': 'string', 'power_w': 'string',
+            'device_id': 'binary', 'site_id': 'string', 'status': 'string', 'power_w': 'string',
             'soc_percent': 'string', 'temperature_c': 'string', 'ts': 'string',
         }) }} as record
     from wrapped
 
 ),
 
--- Each field's value, and device_id's JSON type, computed once per line (columns of their own:
--- the expressions below read them several times).
+-- Each field's value, once per line (columns of their own: the expressions below read them
+-- several times).
 fields as (
 
     select
@@ -69,30 +69,13 @@ fields as (
         line_number,
         received_on,
         record,
-        record.device_id as device_id_value,
+        -- A device_id that is not a JSON string (a number, true, an object) is no device_id.
+        cast(record.device_id as string) as device_id,
         record.power_w as power_w_text,
         record.soc_percent as soc_percent_text,
         record.temperature_c as temperature_c_text,
         record.ts as ts_text
     from parsed
-
-),
-
-field_types as (
-
-    select
-        raw_line,
-        source_file,
-        line_number,
-        received_on,
-        record,
-        device_id_value,
-        power_w_text,
-        soc_percent_text,
-        temperature_c_text,
-        ts_text,
-        schema_of_variant(device_id_value) as device_id_type
-    from fields
 
 ),
 
@@ -104,18 +87,14 @@ typed as (
         line_number,
         received_on,
         record is null as is_malformed,
-        -- A device_id that is not a JSON string (a number, true, an object) is no device_id.
-        case
-            when device_id_type = 'STRING'
-                then variant_get(device_id_value, '$', 'string')
-        end as device_id,
+        device_id,
         record.site_id as reported_site_id,
         record.status,
         {{ to_measurement('power_w_text') }} as power_w,
         {{ to_measurement('soc_percent_text') }} as soc_percent,
         {{ to_measurement('temperature_c_text') }} as temperature_c,
         {{ to_reading_at('ts_text') }} as reading_at
-    from field_types
+    from fields
 
 ),
 
