@@ -164,17 +164,18 @@ def ingest_range(spark: SparkSession, lake: Lakehouse, days: list[dt.date],
 
 
 def build_day(lake: Lakehouse, day: dt.date, dbt_vars: dict[str, object] | None = None,
-              check: bool = True, to: dt.date | None = None, threads: int | None = None
-              ) -> list[NodeResult]:
+              check: bool = True, to: dt.date | None = None, threads: int | None = None,
+              tests_hold_back_models: bool = True) -> list[NodeResult]:
     """`dbt build` for a receive day (or the range `day` .. `to`, in one build): the seed,
     Silver, Gold and every data test, with `threads` nodes side by side (default: the
     profile's). dbt's unit tests check the SQL, not the day's data: like dbt recommends, they
     run in development and CI (`make test`, or `dbt build`/`dbt test` by hand), not in every
-    production run."""
+    production run. `tests_hold_back_models=False` on a run's branch only (tests_beside_models)."""
     command = ["build", "--exclude-resource-type", "unit_test"]
     if threads:
         command += ["--threads", str(threads)]
-    return run_dbt(lake, command, day, dbt_vars, check=check, to=to)
+    return run_dbt(lake, command, day, dbt_vars, check=check, to=to,
+                   tests_hold_back_models=tests_hold_back_models)
 
 
 def create_tables(spark: SparkSession, lake: Lakehouse, day: dt.date) -> None:
@@ -340,8 +341,10 @@ def _run_once(spark: SparkSession, lake: Lakehouse, days: list[dt.date],
         log.info("ingest: %s lines of %s into %s (%.1f s)", f"{sum(bronze_rows.values()):,}",
                  days_text(first, last), BRONZE_TABLE, timings["ingest"])
         start = time.perf_counter()
+        # Nothing is published before every test passed: no test holds a model back.
         results = build_day(lake, first, {**dbt_vars, "run_branch": branch}, check=False,
-                            to=last, threads=build_threads(sum(bronze_rows.values())))
+                            to=last, threads=build_threads(sum(bronze_rows.values())),
+                            tests_hold_back_models=False)
         timings["dbt_build"] = time.perf_counter() - start
         log.info("dbt build: %s (%.1f s)", _outcomes(results), timings["dbt_build"])
         start = time.perf_counter()

@@ -101,6 +101,46 @@ def test_a_day_failing_a_quality_gate_publishes_nothing_of_it(published, spark, 
         path.write_bytes(original)
 
 
+def test_a_failed_check_holds_no_model_back_on_the_branch_and_publishes_nothing(
+        published, spark, lake, monkeypatch):
+    """A run's build on its branch builds and tests every node even when a test of a node's
+    parents failed (nothing is published unless every test passed): here a Bronze line without
+    its text fails Bronze's checks, and Silver, Gold and all their tests still run."""
+    from telemetry import jobs
+
+    ingested = jobs.ingest_range
+    first_file = sorted(day_folder(lake.raw_dir, DAY).rglob("*.jsonl"))[0]
+    source_file = first_file.relative_to(lake.raw_dir).as_posix()
+
+    def ingest_and_add_a_line_without_text(*args, **kwargs):
+        rows = ingested(*args, **kwargs)
+        # On the run's branch (the session writes there): line 100000 of a real file, no text.
+        spark.sql("insert into bronze.raw_telemetry (raw_line, source_file, line_number, "
+                  "ingested_at, received_on) "
+                  f"values (null, '{source_file}', 100000, current_timestamp(), date'{DAY}')")
+        return rows
+
+    monkeypatch.setattr(jobs, "ingest_range", ingest_and_add_a_line_without_text)
+    with pytest.raises(RunFailed, match=f"raw_telemetry_column_checks.*{BRANCH}"):
+        run_day(spark, lake, DAY)
+    assert day_tables(spark) == published
+    metrics = json.loads((lake.metrics_dir / f"quality_{DAY}.json").read_text())
+    assert metrics["status"] == "failed"
+    assert metrics["bronze_rows"] == raw_line_count(lake) + 1
+    tests = {t["name"]: t["status"] for t in metrics["dbt_tests"]}
+    assert tests["raw_telemetry_column_checks"] == "fail"
+    assert "skipped" not in tests.values()
+    # Downstream of the failed check, Silver's and Gold's tests ran and passed on the branch.
+    for name in ("readings_one_row_per_device_and_time", "assert_gold_consistent_with_silver",
+                 "reconciliation_bronze_equals_silver_duplicates_rejected"):
+        assert tests[name] == "pass"
+    # And the line was classified there like any line that is no JSON object.
+    assert table_rows(spark, "select rejection_reason from silver.quarantine "
+                             f"version as of '{BRANCH}' where received_on = date'{DAY}' "
+                             f"and source_file = '{source_file}' and line_number = 100000"
+                      ) == [("malformed_json",)]
+
+
 POLLER = r"""
 import json, sys, time, datetime as dt
 from pyiceberg.expressions import EqualTo

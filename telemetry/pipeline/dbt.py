@@ -8,7 +8,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,14 +80,34 @@ def preload_dbt() -> threading.Thread:
     return thread
 
 
+@contextmanager
+def tests_beside_models() -> Iterator[None]:
+    """While it lasts, `dbt build` runs a data test as soon as the nodes it tests are built, and
+    no longer holds their children back until it has passed (dbt's graph without its test edges);
+    a failing model still stops its children. For a build on a run's branch only: there the
+    tests audit the branch and nothing is published unless every error-severity test passed, so
+    holding a model back protects no reader, and it left cores idle (a small day's Silver waited
+    for the checks of Bronze and the seed, Gold for those of the readings). A failed run's build
+    now also builds and tests every node, so its metrics hold every test's result."""
+    from dbt.task.base import ConfiguredTask
+    from dbt.task.build import BuildTask
+
+    with_test_edges = BuildTask.__dict__["compile_manifest"]
+    BuildTask.compile_manifest = ConfiguredTask.compile_manifest  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        BuildTask.compile_manifest = with_test_edges  # type: ignore[method-assign]
+
+
 def run_dbt(lake: Lakehouse, command: list[str], day: dt.date | None = None,
             extra_vars: dict[str, Any] | None = None, check: bool = True,
-            to: dt.date | None = None) -> list[NodeResult]:
+            to: dt.date | None = None, tests_hold_back_models: bool = True) -> list[NodeResult]:
     """`dbt <command>` for the project, in-process, for a receive day (or the range `day` ..
     `to`); the node results. A command that could not run is a LakehouseError; one whose nodes
     failed too, unless `check` is false. The day, the range's end and the run's branch
     (`extra_vars["run_branch"]`) go to dbt in the environment (RUN_SETTINGS), any other vars as
-    --vars."""
+    --vars. `tests_hold_back_models=False`: a build runs tests_beside_models."""
     from dbt.cli.main import dbtRunner
 
     disable_usage_telemetry()
@@ -98,7 +118,8 @@ def run_dbt(lake: Lakehouse, command: list[str], day: dt.date | None = None,
         settings.update(run_settings(day, to))
     if others:
         args += ["--vars", json.dumps(others)]
-    with run_environment(settings):
+    with run_environment(settings), (
+            nullcontext() if tests_hold_back_models else tests_beside_models()):
         outcome = dbtRunner().invoke(args)
     results = node_results(_run_results(outcome.result))
     if outcome.exception is not None:
