@@ -420,8 +420,8 @@ def _class_archive_stamp(lake: Lakehouse) -> dict[str, object]:
     import pyspark
 
     jar = lake.file_system_jar
-    class_path = ([jar.name, jar.stat().st_size, jar.stat().st_mtime_ns] if jar.is_file()
-                  else None)
+    found = jar.stat() if jar.is_file() else None
+    class_path = [jar.name, found.st_size, found.st_mtime_ns] if found else None
     return {"java": java_version_text(), "pyspark": pyspark.__version__,
             "jars": sorted(path.name for path in lake.jar_files()), "class_path": class_path}
 
