@@ -141,6 +141,18 @@ def test_a_failed_check_holds_no_model_back_on_the_branch_and_publishes_nothing(
                       ) == [("malformed_json",)]
 
 
+def test_a_dbt_that_builds_its_graph_otherwise_is_refused_clearly(monkeypatch):
+    from dbt.task.build import BuildTask
+
+    from telemetry.pipeline.dbt import tests_beside_models
+
+    monkeypatch.delattr(BuildTask, "compile_manifest")
+    refused = pytest.raises(LakehouseError, match=r"dbt-core 1\.11\.\d+ builds its graph "
+                                                  r"differently.*make install")
+    with refused, tests_beside_models():
+        pass
+
+
 POLLER = r"""
 import json, sys, time, datetime as dt
 from pyiceberg.expressions import EqualTo

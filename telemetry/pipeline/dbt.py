@@ -92,7 +92,13 @@ def tests_beside_models() -> Iterator[None]:
     from dbt.task.base import ConfiguredTask
     from dbt.task.build import BuildTask
 
-    with_test_edges = BuildTask.__dict__["compile_manifest"]
+    with_test_edges = BuildTask.__dict__.get("compile_manifest")
+    if with_test_edges is None:
+        from importlib.metadata import version
+
+        raise LakehouseError(
+            f"dbt-core {version('dbt-core')} builds its graph differently from the dbt-core "
+            "1.11 this project pins (constraints.txt): reinstall with `make install`")
     BuildTask.compile_manifest = ConfiguredTask.compile_manifest  # type: ignore[method-assign]
     try:
         yield
