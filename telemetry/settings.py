@@ -181,7 +181,7 @@ def dbt_target() -> str:
     return os.environ.get("TELEMETRY_DBT_TARGET") or LOCAL_TARGET
 
 
-# The embedded engine builds one dbt node at a time (the profile's `threads: 1`: on a 2-million-
+# The embedded engine builds two dbt nodes at a time (the profile's `threads: 2`: on a 2-million-
 # line day four at once ran the 1.5 GiB driver out of memory), except for a run of at most this
 # many Bronze lines, whose nodes are small Spark jobs that cost mostly fixed time: it runs
 # SMALL_RUN_THREADS side by side (TELEMETRY_SMALL_RUN_LINES=0 turns this off).
