@@ -1,53 +1,42 @@
 {#- The receive days whose books the run rewrites, and the event dates their accepted lines
-    fall on: the processed days, and every receive day that sent an accepted line
-    for an event date the run recomputes (which of its copies Silver keeps may have changed, a
-    later day's copy winning over it). Read from the staged lines (pass
-    ref('stg_bronze__raw_telemetry') and owned_event_dates(...)) as
-    {'receive_days': [...], 'event_dates': [...]}, sorted 'YYYY-MM-DD' strings; empty lists while
-    dbt only parses. -#}
-{% macro reconciled_receive_days(staged_relation, owned_dates) -%}
-    {%- if not execute or process_date() == '' or owned_dates | length == 0 -%}
+    fall on, read from the int_receive_day_event_dates model (pass
+    ref('int_receive_day_event_dates')): the processed days, and every receive day that owns an
+    event date the run recomputes (which of its copies Silver keeps may have changed, a later
+    day's copy winning over it), with every event date those days own. A day owns the dates of
+    its accepted lines, its own date and the dates it owned before, so the lists can hold a day
+    or a date more than the lines need: a book recomputed from unchanged lines is the same book.
+    One plain scan of the model's rows near the run's days (a few per receive day, where the
+    staged lines hold every line), worked out here rather than by joins and shuffles in Spark.
+    Returned as {'receive_days': [...], 'event_dates': [...]}, sorted 'YYYY-MM-DD' strings;
+    empty lists while dbt only parses. -#}
+{% macro reconciled_receive_days(event_dates_relation) -%}
+    {%- if not execute or process_date() == '' -%}
         {{- return({'receive_days': [], 'event_dates': []}) -}}
     {%- endif -%}
+    {#- The receive days that can own a date the run owns: a date the run owns lies at most
+        late_arrival_days before its first day, and a day owns dates up to late_arrival_days
+        before itself. -#}
     {%- set query -%}
-        with
-
-        -- Distinct (receive day, event date) pairs first: joined to the receive days line by
-        -- line, a whole receive day's lines would meet in one task.
-        staged as (
-            select distinct
-                received_on,
-                event_date
-            from {{ staged_relation }}
-            where
-                received_on between date'{{ owned_dates[0] }}'
-                and date_add(date'{{ owned_dates[-1] }}', {{ var('late_arrival_days') }})
-                and rejection_reason is null
-        ),
-
-        receive_days as (
-            select explode(
-                cast(array({{ date_list(process_days()) }}) as array<date>)
-            ) as received_on
-            union
-            select received_on
-            from staged
-            where event_date in ({{ date_list(owned_dates) }})
-        )
-
-        select distinct
-            cast(receive_days.received_on as string) as received_on,
-            cast(staged.event_date as string) as event_date
-        from receive_days
-        left join staged
-            on receive_days.received_on = staged.received_on
+        select
+            cast(received_on as string) as received_on,
+            cast(event_date as string) as event_date
+        from {{ event_dates_relation }}
+        where
+            received_on between date_sub(date'{{ process_date() }}', {{ var('late_arrival_days') }})
+            and date_add(date'{{ process_date_to() }}', {{ var('late_arrival_days') }})
     {%- endset -%}
     {%- set on_branch = use_run_branch() -%}
     {%- if on_branch -%}
         {%- do run_query(on_branch) -%}
     {%- endif -%}
-    {%- set rows = run_query(query).rows -%}
-    {%- set receive_days = rows | map(attribute=0) | unique | sort | list -%}
-    {%- set event_dates = rows | map(attribute=1) | reject('none') | unique | sort | list -%}
+    {%- set owners = run_query(query).rows -%}
+    {%- set processed = process_days() -%}
+    {%- set owned = owners | selectattr(0, 'in', processed) | map(attribute=1) | list -%}
+    {%- set receive_days = (
+        processed + (owners | selectattr(1, 'in', owned) | map(attribute=0) | list)
+    ) | unique | sort | list -%}
+    {%- set event_dates = (
+        owners | selectattr(0, 'in', receive_days) | map(attribute=1)
+    ) | unique | sort | list -%}
     {{- return({'receive_days': receive_days, 'event_dates': event_dates}) -}}
 {%- endmacro %}

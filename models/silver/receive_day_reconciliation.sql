@@ -2,16 +2,15 @@
     dropped + rejected rows. Each term is counted on its own, so the equation is a real check.
     The row also holds every other count of the day's quality metrics.
 
-    The run rewrites the row of its own receive day and of every other receive day whose lines
-    fall on an event date it recomputes: when a later day's copy of a reading wins, the earlier
-    day's row changes too (one more duplicate, one reading fewer taken from it). -#}
+    The run rewrites the row of its own receive day and of every other receive day that owns an
+    event date it recomputes: when a later day's copy of a reading wins, the earlier day's row
+    changes too (one more duplicate, one reading fewer taken from it). -#}
 {{
     config(
         partition_by=['received_on'],
     )
 }}
-{%- set owned_dates = owned_event_dates(ref('int_receive_day_event_dates')) -%}
-{%- set reconciled = reconciled_receive_days(ref('stg_bronze__raw_telemetry'), owned_dates) -%}
+{%- set reconciled = reconciled_receive_days(ref('int_receive_day_event_dates')) -%}
 
 with
 
