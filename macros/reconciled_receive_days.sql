@@ -1,5 +1,5 @@
-{#- The receive days whose books the run rewrites, and the event dates their accepted lines
-    fall on, read from the int_receive_day_event_dates model (pass
+{#- The receive days whose books the run rewrites, and the event dates their lines can fall
+    on, read from the int_receive_day_event_dates model (pass
     ref('int_receive_day_event_dates')): the processed days, and every receive day that owns an
     event date the run recomputes (which of its copies Silver keeps may have changed, a later
     day's copy winning over it), with every event date those days own. A day owns the dates of
