@@ -32,6 +32,12 @@
     {%- set owners = run_query(query).rows -%}
     {%- set processed = process_days() -%}
     {%- set owned = owners | selectattr(0, 'in', processed) | map(attribute=1) | list -%}
+    {#- No date owned: the event-dates model read no row, as in `dbt build --empty`, which makes
+        a new lakehouse's tables on `main`; the book then gets no row at all, not an empty one
+        for each processed day. -#}
+    {%- if owned | length == 0 -%}
+        {{- return({'receive_days': [], 'event_dates': []}) -}}
+    {%- endif -%}
     {%- set receive_days = (
         processed + (owners | selectattr(1, 'in', owned) | map(attribute=0) | list)
     ) | unique | sort | list -%}

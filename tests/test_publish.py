@@ -16,6 +16,7 @@ import pytest
 
 from ingest.layout import day_folder
 from telemetry.jobs import RunFailed, run_day
+from telemetry.pipeline.dbt import run_dbt
 from telemetry.pipeline.history import maintain, rollback, snapshots
 from telemetry.pipeline.publish import close_branch, open_branch
 from telemetry.pipeline.registry import REGISTRY_PATH, load_registry
@@ -214,6 +215,24 @@ def test_a_reader_in_another_process_never_sees_a_partial_day(published, spark, 
     for look in seen:
         for key in look:
             assert look[key] in {before[key], after[key]}, (key, look, before, after)
+
+
+def test_an_empty_build_writes_no_book(published, spark, lake):
+    """`dbt build --empty` makes a new lakehouse's tables on `main` before the first day's
+    branch; it reads no rows, so it must write none. Run here on a branch of the built day, it
+    leaves the day's book as published (an empty book for the day would replace it)."""
+    book = published["reconciliation"]
+    assert len(book) == 1 and book[0][0] == raw_line_count(lake)
+    branch = "run_empty_build"
+    try:
+        open_branch(spark, branch)
+        run_dbt(lake, ["build", "--empty", "--resource-type", "model",
+                       "--select", "receive_day_reconciliation"], DAY, {"run_branch": branch})
+        assert table_rows(spark, QUERIES["reconciliation"]) == book
+    finally:
+        close_branch(spark)
+        for table in PUBLISHED_TABLES:
+            spark.sql(f"alter table {CATALOG_NAME}.{table} drop branch if exists {branch}")
 
 
 def test_rollback_restores_the_previous_gold_exactly(published, spark, lake):
