@@ -8,3 +8,10 @@
         {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- The dates as a SQL array<date>, empty when there is none (an array of `date_list`'s null
+    would explode into one null row). -#}
+{% macro date_array(dates) -%}
+    cast(array({% if dates | length > 0 %}{{ date_list(dates) }}{% endif %}) as array<date>)
+{%- endmacro %}

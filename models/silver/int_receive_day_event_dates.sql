@@ -21,11 +21,10 @@ lines as (
 
 ),
 
+-- No row while the run processes no day (`dbt build --empty`).
 receive_days as (
 
-    select explode(
-        cast(array({{ date_list(process_days()) }}) as array<date>)
-    ) as received_on
+    select explode({{ date_array(process_days()) }}) as received_on
 
 ),
 

@@ -17,11 +17,7 @@ with
 -- No row at all while there is no receive day (`dbt build --empty` creating the table).
 receive_days as (
 
-    select explode(
-        cast(array(
-            {%- if reconciled.receive_days %}{{ date_list(reconciled.receive_days) }}{% endif -%}
-        ) as array<date>)
-    ) as received_on
+    select explode({{ date_array(reconciled.receive_days) }}) as received_on
 
 ),
 

@@ -25,9 +25,7 @@ devices as (
 
 processed_dates as (
 
-    select explode(
-        cast(array({{ date_list(process_days()) }}) as array<date>)
-    ) as event_date
+    select explode({{ date_array(process_days()) }}) as event_date
 
 ),
 
