@@ -1,8 +1,9 @@
 {#- The event dates the run recomputes (those its receive days own), as a sorted list of 'YYYY-MM-DD' strings,
     read from the int_receive_day_event_dates model (pass ref('int_receive_day_event_dates')). Empty while
-    dbt only parses, or compiles without a process_date (docs generate). -#}
+    the run processes no receive day (process_days: dbt only parses, compiles without a
+    process_date as docs generate does, or builds with --empty). -#}
 {% macro owned_event_dates(event_dates_relation) -%}
-    {%- if not execute or process_date() == '' -%}
+    {%- if process_days() | length == 0 -%}
         {{- return([]) -}}
     {%- endif -%}
     {#- A plain scan of a few rows per receive day, made distinct and sorted here: a `distinct`

@@ -8,9 +8,12 @@
     One plain scan of the model's rows near the run's days (a few per receive day, where the
     staged lines hold every line), worked out here rather than by joins and shuffles in Spark.
     Returned as {'receive_days': [...], 'event_dates': [...]}, sorted 'YYYY-MM-DD' strings;
-    empty lists while dbt only parses. -#}
+    empty lists while the run processes no receive day (process_days: dbt only parses, or
+    builds with --empty, which makes a new lakehouse's tables on `main`: the book then gets no
+    row at all, not an empty one for each processed day). -#}
 {% macro reconciled_receive_days(event_dates_relation) -%}
-    {%- if not execute or process_date() == '' -%}
+    {%- set processed = process_days() -%}
+    {%- if processed | length == 0 -%}
         {{- return({'receive_days': [], 'event_dates': []}) -}}
     {%- endif -%}
     {#- The receive days that can own a date the run owns: a date the run owns lies at most
@@ -30,14 +33,7 @@
         {%- do run_query(on_branch) -%}
     {%- endif -%}
     {%- set owners = run_query(query).rows -%}
-    {%- set processed = process_days() -%}
     {%- set owned = owners | selectattr(0, 'in', processed) | map(attribute=1) | list -%}
-    {#- No date owned: the event-dates model read no row, as in `dbt build --empty`, which makes
-        a new lakehouse's tables on `main`; the book then gets no row at all, not an empty one
-        for each processed day. -#}
-    {%- if owned | length == 0 -%}
-        {{- return({'receive_days': [], 'event_dates': []}) -}}
-    {%- endif -%}
     {%- set receive_days = (
         processed + (owners | selectattr(1, 'in', owned) | map(attribute=0) | list)
     ) | unique | sort | list -%}

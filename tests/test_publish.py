@@ -217,6 +217,13 @@ def test_a_reader_in_another_process_never_sees_a_partial_day(published, spark, 
             assert look[key] in {before[key], after[key]}, (key, look, before, after)
 
 
+def table_versions(spark) -> dict[str, dict[str, int]]:
+    """Every published table's branches and the snapshot each points to."""
+    return {table: {r[0]: r[1] for r in spark.sql(
+                f"select name, snapshot_id from {CATALOG_NAME}.{table}.refs").collect()}
+            for table in PUBLISHED_TABLES}
+
+
 def every_table(spark) -> dict[str, list[str]]:
     """Every row of every table the runs publish, as sorted text (maps do not sort)."""
     return {table: sorted(str(tuple(row)) for row in spark.sql(f"select * from {table}").collect())
@@ -227,8 +234,9 @@ def test_an_empty_build_changes_no_table(published, spark, lake):
     """`dbt build --empty` makes a new lakehouse's tables on `main` before the first day's
     branch, and is how a dbt user checks the SQL of an existing project: it reads no rows, so it
     processes no day. Run here for the built day, on a branch, it leaves every table as `main`
-    holds it: no day's partitions emptied (the staging and quarantine models empty theirs
-    first), no event dates, no book (an empty one, all zeros) written for it."""
+    holds it, and commits nothing: no day's partitions emptied (the staging and quarantine
+    models empty theirs first), no event dates, no book (an empty one, all zeros) written for
+    it."""
     book = table_rows(spark, QUERIES["reconciliation"])
     assert len(book) == 1 and book[0][0] > 0
     before = every_table(spark)
@@ -239,6 +247,10 @@ def test_an_empty_build_changes_no_table(published, spark, lake):
         run_dbt(lake, ["build", "--empty", "--resource-type", "model"], DAY,
                 {"run_branch": branch})
         assert every_table(spark) == before
+        # Not even a commit of the same rows: the branch of every table is still `main`.
+        moved = [table for table, refs in table_versions(spark).items()
+                 if refs[branch] != refs["main"]]
+        assert moved == []
     finally:
         close_branch(spark)
         for table in PUBLISHED_TABLES:

@@ -35,7 +35,7 @@ receive_days as (
             event_date,
             received_on
         from {{ this }}
-        where received_on between date'{{ process_date() }}' and date'{{ process_date_to() }}'
+        where received_on in ({{ date_list(process_days()) }})
 
     ),
 {% endif %}
