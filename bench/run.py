@@ -373,7 +373,7 @@ def bench_ranges(root: Path, range_days: list[int], repeats: int, figures: dict[
 def bench_next_day(root: Path, raw: Path, repeats: int, figures: dict[str, Figure],
                    extra: dict[str, object], lines: int) -> None:
     """The day a user runs every day: the next seed-rate day, on a lakehouse whose tables exist
-    (a new lakehouse's first run also creates them, empty, before it opens its branch)."""
+    (a new lakehouse's first run also parses the whole project and its build creates them)."""
     name = "telemetry run, next seed-rate day"
     figure = figures.setdefault(name, Figure(name, rows=lines, note="tables exist"))
     stages: dict[str, list[float]] = {}

@@ -2,8 +2,8 @@
     process_date_to (default: process_date alone). A range is processed in one pass: its days are
     ingested, built and tested together. Empty while dbt only parses, when no process_date is
     set, and in `dbt build --empty`: a build that reads no rows processes no day, so it neither
-    empties a day's partitions nor writes a row for one (it makes a new lakehouse's tables on
-    `main`, and a schema-only check of an existing one must leave its data as it is). -#}
+    empties a day's partitions nor writes a row for one (on a new lakehouse it makes the tables,
+    empty, and a schema-only check of an existing one must leave its data as it is). -#}
 {% macro process_days() -%}
     {%- set first = process_date() -%}
     {%- if not execute or first == '' or flags.EMPTY -%}

@@ -9,8 +9,8 @@
     staged lines hold every line), worked out here rather than by joins and shuffles in Spark.
     Returned as {'receive_days': [...], 'event_dates': [...]}, sorted 'YYYY-MM-DD' strings;
     empty lists while the run processes no receive day (process_days: dbt only parses, or
-    builds with --empty, which makes a new lakehouse's tables on `main`: the book then gets no
-    row at all, not an empty one for each processed day). -#}
+    builds with --empty: the book then gets no row at all, not an empty one for each processed
+    day). -#}
 {% macro reconciled_receive_days(event_dates_relation) -%}
     {%- set processed = process_days() -%}
     {%- if processed | length == 0 -%}

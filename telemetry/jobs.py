@@ -178,27 +178,16 @@ def build_day(lake: Lakehouse, day: dt.date, dbt_vars: dict[str, object] | None 
                    tests_hold_back_models=tests_hold_back_models)
 
 
-def create_tables(spark: SparkSession, lake: Lakehouse, day: dt.date) -> None:
-    """On a new lakehouse, create every table empty (on `main`), so that even the first day is
-    written on a branch and published only after its tests."""
-    if all(spark.catalog.tableExists(table) for table in PUBLISHED_TABLES):
-        return
-    ensure_bronze_table(spark)
-    # Empty tables are all fixed cost: side by side, as a small run's nodes.
-    command = ["build", "--empty", "--resource-type", "seed", "--resource-type", "model"]
-    threads = build_threads(0)
-    run_dbt(lake, command + (["--threads", str(threads)] if threads else []), day)
-
-
 def start_day(spark: SparkSession, lake: Lakehouse, day: dt.date,
               allow_incomplete: bool = False, to: dt.date | None = None) -> str:
     """Open the run's branch on every table (this session writes and reads there); its name. The
     run is of a receive day, or of the range `day` .. `to`. A day its producer has not marked
-    complete is refused first, unless `allow_incomplete`."""
+    complete is refused first, unless `allow_incomplete`. On a new lakehouse Bronze is created
+    here, and each model's table by the build itself, its rows on the branch (open_branch)."""
     if not allow_incomplete:
         for each in date_range(day, to):
             require_complete(lake, each)
-    create_tables(spark, lake, day)
+    ensure_bronze_table(spark)
     branch = run_branch(day, to)
     open_branch(spark, branch)
     return branch
@@ -333,8 +322,7 @@ def _run_once(spark: SparkSession, lake: Lakehouse, days: list[dt.date],
     try:
         branch = start_day(spark, lake, first, allow_incomplete, to=last)
         timings["branch"] = time.perf_counter() - start
-        log.info("branch %s opened on %d tables (%.1f s)", branch, len(PUBLISHED_TABLES),
-                 timings["branch"])
+        log.info("branch %s opened (%.1f s)", branch, timings["branch"])
         start = time.perf_counter()
         bronze_rows = ingest_range(spark, lake, days, allow_incomplete)
         timings["ingest"] = time.perf_counter() - start

@@ -8,23 +8,26 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import time
+from collections import Counter
 
 import pytest
 
-from ingest.layout import day_folder
+from ingest.layout import BRONZE_TABLE, day_folder
 from telemetry.jobs import RunFailed, run_day
 from telemetry.pipeline.dbt import run_dbt
 from telemetry.pipeline.history import maintain, rollback, snapshots
 from telemetry.pipeline.publish import close_branch, open_branch
+from telemetry.pipeline.readers import iceberg_catalog, read_event_dates
 from telemetry.pipeline.registry import REGISTRY_PATH, load_registry
 from telemetry.pipeline.tables import PUBLISHED_TABLES
-from telemetry.settings import CATALOG_NAME, LakehouseError
+from telemetry.settings import CATALOG_NAME, PROJECT_DIR, Lakehouse, LakehouseError
 from telemetry.simulator import generate
 from tests import reference
-from tests.conftest import table_rows
+from tests.conftest import assert_gold_row, table_rows
 
 pytestmark = pytest.mark.spark
 
@@ -391,3 +394,69 @@ def test_a_run_killed_midway_publishes_nothing_and_a_rerun_completes_it(spark, l
                 else:
                     assert got == pytest.approx(value, rel=1e-9, abs=1e-6), (event_date, site)
     assert killed_day_tables(spark)["gold"] != published["gold"]
+
+
+FIRST_DAY = dt.date(2026, 2, 16)
+FIRST_BRANCH = "run_20260216"
+
+
+def test_a_new_lakehouses_first_day_is_audited_on_its_branch_like_any_other(tmp_path):
+    """On a new lakehouse the build makes each model's table itself, its rows on the run's
+    branch: a first day failing a quality gate leaves every table empty on `main` and the day on
+    the branch; run again once its files are fixed, the day is published."""
+    new = Lakehouse(home=PROJECT_DIR, data_dir=tmp_path / "data")
+    generate(new.raw_dir, load_registry(), FIRST_DAY, rows_per_device=24, seed=17)
+    path = sorted(day_folder(new.raw_dir, FIRST_DAY).rglob("*.jsonl"))[0]
+    original = path.read_bytes()
+    lines = len(reference.raw_lines(new.raw_dir, {FIRST_DAY}))
+    # A tenth of the day's lines more, none of them JSON: past the 5% rejected-lines gate.
+    garbage = lines // 10
+    path.write_bytes(original + b"".join(b"garbled %d\n" % i for i in range(garbage)))
+    command = [sys.executable, "-m", "telemetry.cli", "run", "--date", str(FIRST_DAY),
+               "--no-show-kpis"]
+    env = {**os.environ, "TELEMETRY_DATA_DIR": str(new.data_dir)}
+    failed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600,
+                            check=False)
+    assert failed.returncode == 2, failed.stderr[-3000:]
+    assert "was not published: gate_rejected_share" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    catalog = iceberg_catalog(new)
+    devices = reference.registry(REGISTRY_PATH)
+    outcome = reference.silver(reference.raw_lines(new.raw_dir, {FIRST_DAY}), devices)
+    for table in PUBLISHED_TABLES:
+        # Every table exists; nothing of the day is on `main`.
+        assert catalog.load_table(table).scan().to_arrow().num_rows == 0, table
+
+    def on_branch(table: str, *columns: str) -> list[dict[str, object]]:
+        loaded = catalog.load_table(table)
+        snapshot = loaded.snapshot_by_name(FIRST_BRANCH)
+        assert snapshot is not None, table
+        return loaded.scan(snapshot_id=snapshot.snapshot_id,
+                           selected_fields=columns).to_arrow().to_pylist()
+
+    assert len(on_branch(BRONZE_TABLE, "line_number")) == lines + garbage
+    assert len(on_branch("silver.readings", "device_id")) == len(outcome.readings)
+    assert Counter(r["rejection_reason"] for r in on_branch("silver.quarantine",
+                                                              "rejection_reason")) == \
+        Counter(reason for _, reason in outcome.rejected)
+    metrics = json.loads((new.metrics_dir / f"quality_{FIRST_DAY}.json").read_text())
+    assert (metrics["status"], metrics["unpublished_branch"]) == ("failed", FIRST_BRANCH)
+    assert metrics["bronze_rows"] == lines + garbage
+
+    path.write_bytes(original)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    readings = list(reference.silver(reference.raw_lines(new.raw_dir, {FIRST_DAY}), devices)
+                    .readings.values())
+    catalog = iceberg_catalog(new)
+    assert catalog.load_table("silver.readings").scan().to_arrow().num_rows == len(readings)
+    event_dates = [FIRST_DAY - dt.timedelta(days=1), FIRST_DAY]
+    gold = {(r["event_date"], r["site_id"]): r
+            for r in read_event_dates(new, GOLD, event_dates).to_pylist()}
+    want = {(event_date, site): values for event_date in event_dates
+            for site, values in reference.gold(readings, devices, event_date).items()}
+    assert set(gold) == set(want)
+    for key, values in want.items():
+        assert_gold_row(gold[key], values, key)
+    assert catalog.load_table(BRONZE_TABLE).snapshot_by_name(FIRST_BRANCH) is None

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
 
 from telemetry.pipeline.dbt import NodeResult, run_status
@@ -36,8 +37,14 @@ def _book(row: Any) -> dict[str, Any]:
 
 def day_book(spark: SparkSession, day: dt.date) -> dict[str, Any]:
     """The day's row of the reconciliation model, as plain Python values."""
-    rows = spark.sql(f"select * from {RECONCILIATION_TABLE} "
-                     f"where received_on = date'{day.isoformat()}'").collect()
+    try:
+        rows = spark.sql(f"select * from {RECONCILIATION_TABLE} "
+                         f"where received_on = date'{day.isoformat()}'").collect()
+    except AnalysisException as error:
+        # A new lakehouse's build that stopped before the model made its table.
+        if error.getCondition() != "TABLE_OR_VIEW_NOT_FOUND":
+            raise
+        rows = []
     if len(rows) != 1:
         raise LakehouseError(f"reconciliation of {day}: expected one row in "
                              f"{RECONCILIATION_TABLE}, found {len(rows)}; was the day built?")

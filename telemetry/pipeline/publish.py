@@ -84,21 +84,35 @@ def _missing_properties(spark: SparkSession, table: str) -> dict[str, str]:
 
 
 def open_branch(spark: SparkSession, branch: str) -> None:
-    """Start the run's branch from `main` on every table a run writes (they exist: the run
-    created them first), replacing what an earlier attempt left, and send this session's writes
-    and reads to it; a table missing one of its `write_properties` gets it first. The tables are
-    independent commits, made side by side. Names carry the catalog: Iceberg's branch statements
-    otherwise try the schema as a catalog first, and log a stack trace for each table."""
+    """Start the run's branch from `main` on every table a run writes, replacing what an earlier
+    attempt left, and send this session's writes and reads to it; a table missing one of its
+    `write_properties` gets it first. The tables are independent commits, made side by side.
+    Names carry the catalog: Iceberg's branch statements otherwise try the schema as a catalog
+    first, and log a stack trace for each table.
+
+    A model's table that does not exist yet (a new lakehouse, a model new to the project) is
+    created by the build, and its rows written on the branch all the same (its `write.wap.enabled`
+    comes with it): its `main` has no snapshot, so readers see it empty until it is published."""
     check_branch(branch)
     spark.conf.unset(WAP_BRANCH_CONF)
 
     def start(table: str) -> None:
         name = f"{CATALOG_NAME}.{table}"
+        if not spark.catalog.tableExists(name):
+            return
         missing = _missing_properties(spark, table)
         if missing:
             metadata_change(
                 spark, f"alter table {name} set tblproperties ({properties_sql(missing)})")
-        metadata_change(spark, f"alter table {name} create or replace branch {branch}")
+        try:
+            metadata_change(spark, f"alter table {name} create or replace branch {branch}")
+        except Exception as error:  # pyspark raises its own classes, embedded and over Connect
+            if "main has no snapshot" not in str(error):
+                raise
+            # Iceberg replaces a branch with `main`'s snapshot only: a table nothing was
+            # published to yet (a new lakehouse whose first run failed) starts it again.
+            metadata_change(spark, f"alter table {name} drop branch {branch}")
+            metadata_change(spark, f"alter table {name} create branch {branch}")
 
     each_table(start, PUBLISHED_TABLES)
     spark.conf.set(WAP_BRANCH_CONF, branch)
