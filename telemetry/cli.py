@@ -91,7 +91,7 @@ def cmd_ingest(args: argparse.Namespace) -> None:
 
 def cmd_run(args: argparse.Namespace) -> None:
     from telemetry.jobs import raw_bytes, run_days
-    from telemetry.pipeline.dbt import preload_dbt
+    from telemetry.pipeline.dbt import parse_ahead
     from telemetry.pipeline.kpis import gold_kpis
     from telemetry.settings import run_java_options
     from telemetry.spark import spark_session
@@ -99,7 +99,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     days = _days(args.date, args.to)
     lake = lakehouse()
     _require_complete(lake, days, args.allow_incomplete)
-    preload_dbt()
+    parse_ahead(lake, args.vars)
     started = time.perf_counter()
     spark = spark_session(lake, java_options=run_java_options(raw_bytes(lake, days)))
     session_s = time.perf_counter() - started

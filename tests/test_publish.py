@@ -18,7 +18,7 @@ import pytest
 
 from ingest.layout import BRONZE_TABLE, day_folder
 from telemetry.jobs import RunFailed, run_day
-from telemetry.pipeline.dbt import run_dbt
+from telemetry.pipeline.dbt import parse_ahead, run_dbt
 from telemetry.pipeline.history import maintain, rollback, snapshots
 from telemetry.pipeline.publish import close_branch, open_branch
 from telemetry.pipeline.readers import iceberg_catalog, read_event_dates
@@ -231,6 +231,27 @@ def every_table(spark) -> dict[str, list[str]]:
     """Every row of every table the runs publish, as sorted text (maps do not sort)."""
     return {table: sorted(str(tuple(row)) for row in spark.sql(f"select * from {table}").collect())
             for table in PUBLISHED_TABLES}
+
+
+def test_a_build_started_from_a_parse_made_ahead_judges_the_day_with_its_own_vars(published,
+                                                                                 lake):
+    """parse_ahead parses the project in a thread while a run does other work, and the next
+    build with the same vars starts from that parse; a build with other vars parses itself.
+    Either way a build's tests see the vars it was given: a gate asking that no line at all be
+    rejected fails on this day, which has rejected lines, and the default gate passes."""
+    assert published["quarantine"]
+    gate = ["build", "--select", "gate_rejected_share"]
+    strict = {"max_rejected_share": 0}
+
+    def outcome(extra_vars: dict[str, object]) -> list[tuple[str, str]]:
+        return [(r.name, r.status) for r in run_dbt(lake, gate, DAY, extra_vars, check=False)
+                if r.resource_type == "test"]
+
+    parse_ahead(lake, strict)
+    assert outcome({}) == [("gate_rejected_share", "pass")]
+    assert outcome(strict) == [("gate_rejected_share", "fail")]
+    parse_ahead(lake)
+    assert outcome({}) == [("gate_rejected_share", "pass")]
 
 
 def test_an_empty_build_changes_no_table(published, spark, lake):
