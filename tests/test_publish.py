@@ -255,12 +255,11 @@ def test_a_build_started_from_a_parse_made_ahead_judges_the_day_with_its_own_var
 
 
 def test_an_empty_build_changes_no_table(published, spark, lake):
-    """`dbt build --empty` makes a new lakehouse's tables on `main` before the first day's
-    branch, and is how a dbt user checks the SQL of an existing project: it reads no rows, so it
-    processes no day. Run here for the built day, on a branch, it leaves every table as `main`
-    holds it, and commits nothing: no day's partitions emptied (the staging and quarantine
-    models empty theirs first), no event dates, no book (an empty one, all zeros) written for
-    it."""
+    """`dbt build --empty` is how a dbt user checks the SQL of a project (on a new lakehouse it
+    makes the tables, empty, on `main`): it reads no rows, so it processes no day. Run here for
+    the built day, on a branch, it leaves every table as `main` holds it, and commits nothing: no
+    day's partitions emptied (the staging and quarantine models empty theirs first), no event
+    dates, no book (an empty one, all zeros) written for it."""
     book = table_rows(spark, QUERIES["reconciliation"])
     assert len(book) == 1 and book[0][0] > 0
     before = every_table(spark)

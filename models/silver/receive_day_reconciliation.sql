@@ -14,7 +14,7 @@
 
 with
 
--- No row at all while there is no receive day (`dbt build --empty` creating the table).
+-- No row at all while there is no receive day (`dbt build --empty`).
 receive_days as (
 
     select explode({{ date_array(reconciled.receive_days) }}) as received_on
