@@ -83,9 +83,23 @@ class DayManifest:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
 
 
-# Two-digit and millisecond texts, looked up by number instead of formatted row by row.
+# Two-digit and millisecond texts, looked up by number instead of formatted row by row, and the
+# time of day of each whole second of a day ("00:00:00" to "23:59:59"), looked up by second.
 _TWO_DIGITS = np.array([f"{i:02d}".encode() for i in range(100)])
 _MILLIS = np.array([b""] + [f".{i:03d}".encode() for i in range(1, 1000)])
+
+
+def _times_of_day() -> np.ndarray:
+    hours, rest = np.divmod(np.arange(SECONDS_PER_DAY), 3600)
+    minutes, seconds = np.divmod(rest, 60)
+    text = np.empty(SECONDS_PER_DAY, dtype=[("h", "S2"), ("c1", "S1"), ("m", "S2"), ("c2", "S1"),
+                                            ("s", "S2")])
+    text["h"], text["c1"], text["m"] = _TWO_DIGITS[hours], b":", _TWO_DIGITS[minutes]
+    text["c2"], text["s"] = b":", _TWO_DIGITS[seconds]
+    return text.view("S8")
+
+
+_TIME_OF_DAY = _times_of_day()
 
 
 def _timestamp_fields(day: dt.date, seconds: np.ndarray) -> list[np.ndarray]:
@@ -93,10 +107,7 @@ def _timestamp_fields(day: dt.date, seconds: np.ndarray) -> list[np.ndarray]:
     offsets (maybe fractional) from the day's start, as the pieces of a line."""
     millis = np.round(seconds * 1000).astype(np.int64)
     whole, fraction = np.divmod(millis, 1000)
-    hours, rest = np.divmod(whole, 3600)
-    minutes, secs = np.divmod(rest, 60)
-    return [np.array(f"{day.isoformat()}T".encode()), _TWO_DIGITS[hours], np.array(b":"),
-            _TWO_DIGITS[minutes], np.array(b":"), _TWO_DIGITS[secs], _MILLIS[fraction],
+    return [np.array(f"{day.isoformat()}T".encode()), _TIME_OF_DAY[whole], _MILLIS[fraction],
             np.array(b"Z")]
 
 
@@ -128,17 +139,19 @@ def _signals(device: Device, seconds: np.ndarray, rng: np.random.Generator
 
 
 # Digit groups, looked up by number: 0..999 as written ("7") and zero-padded ("007"), and the
-# fraction of a number rounded to 2 decimals as the shortest repr writes it (30 -> "3").
+# fraction of a number rounded to 2 decimals as the shortest repr writes it, point included
+# (30 -> ".3").
 _GROUP = np.array([str(i).encode() for i in range(1000)])
 _GROUP_PADDED = np.array([f"{i:03d}".encode() for i in range(1000)])
-_FRACTION = {1: np.array([str(i).encode() for i in range(10)]),
-             2: np.array([(f"{i:02d}".rstrip("0") or "0").encode() for i in range(100)])}
+_FRACTION = {1: np.array([f".{i}".encode() for i in range(10)]),
+             2: np.array([("." + (f"{i:02d}".rstrip("0") or "0")).encode() for i in range(100)])}
 _EMPTY = np.array(b"")
 
 
 def _number_fields(values: np.ndarray, decimals: int) -> list[np.ndarray]:
     """Each value rounded to `decimals` (1 or 2) and written as the shortest repr of that double
-    writes it ("12.5", "-3.0", "55.25"), as the pieces of a line, built from digit groups."""
+    writes it ("12.5", "-3.0", "55.25"), as the pieces of a line, built from digit groups (a
+    group no value has, such as millions for a state of charge, is left out)."""
     scaled = np.rint(values * 10.0**decimals)
     if not np.all(np.abs(scaled) < 1e9 * 10**decimals):
         raise ValueError("a simulated value beyond 1e9 cannot be written")
@@ -146,15 +159,21 @@ def _number_fields(values: np.ndarray, decimals: int) -> list[np.ndarray]:
     whole, fraction = np.divmod(units, 10**decimals)
     millions, rest = np.divmod(whole, 1_000_000)
     thousands, ones = np.divmod(rest, 1000)
-    return [
-        np.where(scaled < 0, np.array(b"-"), _EMPTY),
-        np.where(millions > 0, _GROUP[millions], _EMPTY),
-        np.where(millions > 0, _GROUP_PADDED[thousands],
-                 np.where(thousands > 0, _GROUP[thousands], _EMPTY)),
-        np.where(whole >= 1000, _GROUP_PADDED[ones], _GROUP[ones]),
-        np.array(b"."),
-        _FRACTION[decimals][fraction],
-    ]
+    pieces = []
+    if np.any(scaled < 0):
+        pieces.append(np.where(scaled < 0, np.array(b"-"), _EMPTY))
+    if np.any(millions > 0):
+        pieces.append(np.where(millions > 0, _GROUP[millions], _EMPTY))
+        pieces.append(np.where(millions > 0, _GROUP_PADDED[thousands],
+                               np.where(thousands > 0, _GROUP[thousands], _EMPTY)))
+    elif np.any(thousands > 0):
+        pieces.append(np.where(thousands > 0, _GROUP[thousands], _EMPTY))
+    if np.any(whole >= 1000):
+        pieces.append(np.where(whole >= 1000, _GROUP_PADDED[ones], _GROUP[ones]))
+    else:
+        pieces.append(_GROUP[ones])
+    pieces.append(_FRACTION[decimals][fraction])
+    return pieces
 
 
 TRUNCATED_MIN, TRUNCATED_MAX = 40, 70
@@ -166,15 +185,21 @@ def _lines(device: Device, day: dt.date, seconds: np.ndarray, power: np.ndarray,
            soc: np.ndarray, temp: np.ndarray, status: np.ndarray) -> np.ndarray:
     """One JSON line per reading, as a record of fixed-width byte fields (each field padded with
     NUL bytes, which JSON text never holds): `_file_bytes` drops the padding. Building columns
-    and joining them once is several times cheaper than concatenating strings row by row."""
+    and joining them once is several times cheaper than concatenating strings row by row; text
+    that is the same on every line is one field with its neighbours of the same kind."""
     head = f'{{"device_id":"{device.device_id}","site_id":"{device.site_id}","ts":"'.encode()
-    pieces = [
+    pieces = []
+    for piece in [
         np.array(head), *_timestamp_fields(day, seconds),
         np.array(b'","power_w":'), *_number_fields(power, 1),
         np.array(b',"soc_percent":'), *_number_fields(soc, 2),
         np.array(b',"temperature_c":'), *_number_fields(temp, 2),
         np.array(b',"status":"'), STATUS_TEXT[status], np.array(b'"}\n'),
-    ]
+    ]:
+        if piece.ndim == 0 and pieces and pieces[-1].ndim == 0:
+            pieces[-1] = np.array(pieces[-1].item() + piece.item())
+        else:
+            pieces.append(piece)
     # The first field is wide enough to hold a truncated line, which is put there alone.
     widths = [piece.dtype.itemsize for piece in pieces]
     widths[0] = max(widths[0], TRUNCATED_MAX)
@@ -191,15 +216,16 @@ def _truncate(lines: np.ndarray, rows: np.ndarray) -> None:
         lines[row] = (text, *([b""] * (len(lines.dtype.names) - 2)), b"\n")
 
 
-def _file_bytes(lines: list[np.ndarray]) -> bytes:
-    """The file's content: the lines' fields back to back, without their padding."""
-    raw = np.frombuffer(np.concatenate(lines).tobytes(), dtype=np.uint8)
-    return raw[raw != 0].tobytes()
+def _file_bytes(lines: list[np.ndarray]) -> np.ndarray:
+    """The file's content: the lines' fields back to back, without their padding (a view of each
+    record's bytes, not a copy)."""
+    raw = [part.view(np.uint8) for part in lines]
+    return np.concatenate([part[part != 0] for part in raw])
 
 
 def generate_device_day(device: Device, device_index: int, day: dt.date, rows_per_device: int,
-                        seed: int, rates: FaultRates) -> tuple[bytes, DeviceDay]:
-    """The bytes of one device-day file and an exact count of what it holds."""
+                        seed: int, rates: FaultRates) -> tuple[np.ndarray, DeviceDay]:
+    """The bytes of one device-day file (uint8) and an exact count of what it holds."""
     rng = np.random.default_rng([seed, day.toordinal(), device_index])
     counts = DeviceDay()
     seconds = np.floor(np.arange(rows_per_device) * (SECONDS_PER_DAY / rows_per_device))
@@ -274,7 +300,7 @@ def generate_device_day(device: Device, device_index: int, day: dt.date, rows_pe
     return _file_bytes(body), counts
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _write_atomic(path: Path, data: bytes | np.ndarray) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)

@@ -9,11 +9,18 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from telemetry.pipeline.registry import load_registry
 from telemetry.settings import LakehouseError
-from telemetry.simulator import MANIFEST_NAME, FaultRates, generate
+from telemetry.simulator import (
+    MANIFEST_NAME,
+    FaultRates,
+    _number_fields,
+    _timestamp_fields,
+    generate,
+)
 
 START = dt.date(2025, 8, 1)
 
@@ -134,6 +141,32 @@ def test_healthy_readings_follow_a_daily_cycle(two_days):
 
     assert mean(19, "power_w") > 5 * mean(3, "power_w")
     assert mean(15, "soc_percent") > mean(9, "soc_percent") + 20
+
+
+def _texts(pieces: list, rows: int) -> list[str]:
+    return [b"".join(p.item() if p.ndim == 0 else p[i] for p in pieces).decode()
+            for i in range(rows)]
+
+
+# Values of every width, sign and digit group, none halfway between two roundings.
+NUMBERS = [0.0, 0.04, 0.3, 7.0, -3.0, 12.5, 55.27, 99.99, 100.0, 999.94, 999.96, 1000.0,
+           1234.5, -20480.26, 999999.9, 1000000.0, 1234567.8, -2000000.04, 987654321.0]
+
+
+@pytest.mark.parametrize("decimals", [1, 2])
+@pytest.mark.parametrize("numbers", [NUMBERS, [0.0, 1.27, 64.5], [-5.5, 3.0], [1500.0, 2.0]],
+                         ids=["every group", "units only", "with a sign", "with thousands"])
+def test_numbers_are_written_as_the_shortest_repr_of_the_rounded_value(numbers, decimals):
+    values = np.array(numbers)
+    expected = [repr(round(value, decimals)) for value in numbers]
+    assert _texts(_number_fields(values, decimals), len(numbers)) == expected
+
+
+def test_timestamps_are_iso_8601_utc_to_the_millisecond():
+    seconds = np.array([0.0, 59.0, 3600.5, 45296.25, 86399.0, 86399.999])
+    expected = [(dt.datetime(2025, 8, 1) + dt.timedelta(seconds=s)).isoformat(
+        timespec="milliseconds").replace(".000", "") + "Z" for s in seconds]
+    assert _texts(_timestamp_fields(START, seconds), len(seconds)) == expected
 
 
 def test_rates_of_zero_give_clean_files(tmp_path):
