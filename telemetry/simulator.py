@@ -217,8 +217,8 @@ def _truncate(lines: np.ndarray, rows: np.ndarray) -> None:
 
 
 def _file_bytes(lines: list[np.ndarray]) -> np.ndarray:
-    """The file's content: the lines' fields back to back, without their padding (a view of each
-    record's bytes, not a copy)."""
+    """The file's content: the lines' fields back to back, without their padding (read from a
+    view of each record's bytes: the records are not copied first)."""
     raw = [part.view(np.uint8) for part in lines]
     return np.concatenate([part[part != 0] for part in raw])
 
