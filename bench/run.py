@@ -67,6 +67,28 @@ class Figure:
                 else None}
 
 
+PROBE_KEY = "machine probe s (a fixed Python loop on one core, before the figures named)"
+
+
+def _probe_loop() -> int:
+    total = 0
+    for i in range(30_000_000):
+        total += i * i
+    return total
+
+
+def probe(extra: dict[str, object], label: str) -> None:
+    """Time a fixed pure-Python loop on one core, in this process, and record it under `label`:
+    the machine's speed at that moment, beside the figures measured after it, so that runs can
+    be compared. The same code and commands on this kind of machine have run a seed-rate day in
+    18 s in one hour and in 30 s in another."""
+    started = time.perf_counter()
+    _probe_loop()
+    probes = extra.setdefault(PROBE_KEY, {})
+    assert isinstance(probes, dict)
+    probes[label] = time.perf_counter() - started
+
+
 def tree_rss(root: psutil.Process) -> int:
     """Resident memory of a process and all its descendants, each address space counted once.
 
@@ -211,6 +233,7 @@ def bench_volume(root: Path, multiplier: int, rows_per_device: int, repeats: int
     for name in names:
         figures.setdefault(f"{name} {tag}", Figure(f"{name} {tag}", rows=lines))
     nodes: dict[str, list[float]] = {}
+    probe(extra, tag)
     for repeat in range(repeats):
         out = root / f"alone-{tag}"
         sample = measure([PYTHON, "-m", "bench.spark_alone", "--raw-dir", str(raw),
@@ -309,6 +332,7 @@ def bench_history(root: Path, days: int, history_rows: int, repeats: int,
                                        rows=figures["generate x1"].rows,
                                        note=f"{days} days already in Silver and Gold"))
     stages: dict[str, list[float]] = {}
+    probe(extra, "with history x1")
     for _ in range(repeats):
         report = lake / "report.json"
         sample = measure([TELEMETRY, "run", "--date", str(DAY), "--no-show-kpis", "--report",
@@ -353,6 +377,7 @@ def bench_ranges(root: Path, range_days: list[int], repeats: int, figures: dict[
         figure = figures.setdefault(name, Figure(name, rows=sum(
             count for day, count in lines.items() if day <= last)))
         stages: dict[str, list[float]] = {}
+        probe(extra, f"{days} seed-rate days")
         for _ in range(repeats if days <= 30 else 1):
             lake = fresh_lake(root, "lake-seed-rate", raw)
             report = lake / "report.json"
@@ -377,6 +402,7 @@ def bench_next_day(root: Path, raw: Path, repeats: int, figures: dict[str, Figur
     name = "telemetry run, next seed-rate day"
     figure = figures.setdefault(name, Figure(name, rows=lines, note="tables exist"))
     stages: dict[str, list[float]] = {}
+    probe(extra, "next seed-rate day")
     for _ in range(repeats):
         lake = fresh_lake(root, "lake-next-day", raw)
         env = environment(PROJECT, lake)
@@ -528,6 +554,7 @@ def main() -> None:
     started = time.perf_counter()
     figures: dict[str, Figure] = {}
     extra: dict[str, object] = {}
+    probe(extra, "start")
     bench_startup(root, repeats, figures)
     bench_volume(root, 1, rows_per_device, repeats, figures, extra)
     bench_ranges(root, [7] if quick else [30, 365], repeats, figures, extra)
@@ -537,6 +564,7 @@ def main() -> None:
         except SystemExit as failure:  # reported with the rest, not the whole run lost
             extra["4x day failed"] = str(failure)[-1500:]
         bench_history(root, 30, 288, repeats, figures, extra)
+    probe(extra, "Airflow")
     bench_airflow(root, repeats, figures, dag_run=not quick)
     figures = {name: figure for name, figure in figures.items() if figure.seconds}
     checks = targets(figures)
@@ -563,8 +591,8 @@ def main() -> None:
         print(f"{mark}  {target:42} {measured}")
     for key, value in extra.items():
         if isinstance(value, dict) and all(isinstance(v, float) for v in value.values()):
-            slowest = ", ".join(f"{k.split('.')[-1]} {v:.1f}s" for k, v in
-                                list(value.items())[:5])
+            shown = list(value.items()) if key == PROBE_KEY else list(value.items())[:5]
+            slowest = ", ".join(f"{k.split('.')[-1]} {v:.1f}s" for k, v in shown)
             print(f"{key}: {slowest}")
         else:
             print(f"{key}: {value}")
