@@ -78,10 +78,11 @@ def _probe_loop() -> int:
 
 
 def probe(extra: dict[str, object], label: str) -> None:
-    """Time a fixed pure-Python loop on one core, in this process, and record it under `label`:
-    the machine's speed at that moment, beside the figures measured after it, so that runs can
-    be compared. The same code and commands on this kind of machine have run a seed-rate day in
-    18 s in one hour and in 30 s in another."""
+    """Time a fixed pure-Python loop on one core, in this process, and record it under `label`,
+    beside the figures measured after it, so that runs can be compared. It measures one core's
+    speed at Python only: in a run whose seed-rate days took 25 to 28 s, against 18 to 21 s in
+    the hour before, it read 1.1 to 1.3 s throughout, so it does not tell the machine's slow
+    hours from its fast ones."""
     started = time.perf_counter()
     _probe_loop()
     probes = extra.setdefault(PROBE_KEY, {})
