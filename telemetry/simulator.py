@@ -300,9 +300,18 @@ def generate_device_day(device: Device, device_index: int, day: dt.date, rows_pe
     return _file_bytes(body), counts
 
 
+WRITE_PIECE = 1 << 20
+
+
 def _write_atomic(path: Path, data: bytes | np.ndarray) -> None:
+    """Write to a temporary name, then rename. The data goes in 1 MiB pieces: on the project's
+    machines, 25 files of 13 MiB cost the kernel 1.6 to 3.8 s of system time written with one
+    write() each, and 0.07 s written in 1 MiB pieces."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
+    view = memoryview(data).cast("B")
+    with tmp.open("wb") as handle:
+        for start in range(0, len(view), WRITE_PIECE):
+            handle.write(view[start:start + WRITE_PIECE])
     os.replace(tmp, path)
 
 

@@ -16,10 +16,12 @@ from telemetry.pipeline.registry import load_registry
 from telemetry.settings import LakehouseError
 from telemetry.simulator import (
     MANIFEST_NAME,
+    WRITE_PIECE,
     FaultRates,
     _number_fields,
     _timestamp_fields,
     generate,
+    generate_device_day,
 )
 
 START = dt.date(2025, 8, 1)
@@ -54,6 +56,15 @@ def test_spreading_the_work_over_processes_gives_the_same_files(tmp_path):
     generate(tmp_path / "one", devices, START, rows_per_device=2000, seed=5, workers=1)
     generate(tmp_path / "two", devices, START, rows_per_device=2000, seed=5, workers=2)
     assert _files(tmp_path / "one") == _files(tmp_path / "two")
+
+
+def test_a_file_larger_than_a_write_piece_is_written_whole(tmp_path):
+    device = load_registry()[0]
+    expected, _ = generate_device_day(device, 0, START, 86_400, 3, FaultRates())
+    generate(tmp_path, [device], START, rows_per_device=86_400, seed=3)
+    written = (tmp_path / "2025/08/01" / device.site_id / f"{device.device_id}.jsonl").read_bytes()
+    assert len(expected) > 5 * WRITE_PIECE  # the file goes out in several pieces
+    assert written == expected.tobytes()
 
 
 def test_another_seed_gives_other_files(two_days, tmp_path):
