@@ -35,50 +35,71 @@ def _book(row: Any) -> dict[str, Any]:
     return book
 
 
-def day_book(spark: SparkSession, day: dt.date) -> dict[str, Any]:
-    """The day's row of the reconciliation model, as plain Python values."""
+# Receive day -> its rows of the reconciliation model (one when it was built), as _book gives them.
+Books = dict[dt.date, list[dict[str, Any]]]
+
+
+def read_books(spark: SparkSession, day: dt.date | None = None) -> Books:
+    """The rows of the reconciliation model (every receive day's, or `day`'s) by receive day, as
+    plain Python values, in one query: a run of many days reads its books once, not one query
+    per day."""
+    where = f" where received_on = date'{day.isoformat()}'" if day else ""
     try:
-        rows = spark.sql(f"select * from {RECONCILIATION_TABLE} "
-                         f"where received_on = date'{day.isoformat()}'").collect()
+        rows = spark.sql(f"select * from {RECONCILIATION_TABLE}{where}").collect()
     except AnalysisException as error:
         # A new lakehouse's build that stopped before the model made its table.
         if error.getCondition() != "TABLE_OR_VIEW_NOT_FOUND":
             raise
         rows = []
+    books: Books = {}
+    for row in rows:
+        books.setdefault(row["received_on"], []).append(_book(row))
+    return books
+
+
+def day_book(spark: SparkSession, day: dt.date, books: Books | None = None) -> dict[str, Any]:
+    """The day's row of the reconciliation model, as plain Python values: from `books`
+    (read_books) when given, else read on its own."""
+    rows = (read_books(spark, day) if books is None else books).get(day, [])
     if len(rows) != 1:
         raise LakehouseError(f"reconciliation of {day}: expected one row in "
                              f"{RECONCILIATION_TABLE}, found {len(rows)}; was the day built?")
-    return _book(rows[0])
+    return rows[0]
 
 
-def restate_books(spark: SparkSession, lake: Lakehouse) -> list[Path]:
-    """Bring every receive day's metrics file in line with its book in the warehouse, keeping
-    the day's own test results and status; the files rewritten. A run that recomputes an event
-    date may change the book of an earlier (or later) receive day: a later copy of a reading
-    won, so the earlier day sent one more duplicate and one reading fewer."""
+def restate_books(spark: SparkSession, lake: Lakehouse, books: Books | None = None) -> list[Path]:
+    """Bring every receive day's metrics file in line with its book in the warehouse (`books`,
+    read_books, when given), keeping the day's own test results and status; the files
+    rewritten. A run that recomputes an event date may change the book of an earlier (or later)
+    receive day: a later copy of a reading won, so the earlier day sent one more duplicate and
+    one reading fewer."""
     rewritten = []
-    for row in spark.sql(f"select * from {RECONCILIATION_TABLE}").collect():
-        path = metrics_path(lake, row["received_on"])
+    for day, rows in (read_books(spark) if books is None else books).items():
+        path = metrics_path(lake, day)
         try:
             current = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             continue
-        updated = {**current, **_book(row)}
-        if updated != current:
-            write_metrics(lake, row["received_on"], updated)
-            rewritten.append(path)
+        for book in rows:
+            updated = {**current, **book}
+            if updated != current:
+                write_metrics(lake, day, updated)
+                rewritten.append(path)
+                current = updated
     return rewritten
 
 
 def quality_metrics(spark: SparkSession, day: dt.date, tests: Iterable[NodeResult],
-                    unpublished_branch: str | None = None) -> dict[str, Any]:
-    """The day's metrics: its book from the warehouse, the dbt test results and the run's status
-    (`passed`, `warned`, `failed`). A failed run's book is read from its unpublished branch (the
-    session reads there), and may be missing when the build stopped before it."""
+                    unpublished_branch: str | None = None,
+                    books: Books | None = None) -> dict[str, Any]:
+    """The day's metrics: its book from the warehouse (from `books`, read_books, when given), the
+    dbt test results and the run's status (`passed`, `warned`, `failed`). A failed run's book is
+    read from its unpublished branch (the session reads there), and may be missing when the
+    build stopped before it."""
     tests = list(tests)
     status = run_status(tests)
     try:
-        book = day_book(spark, day)
+        book = day_book(spark, day, books)
     except LakehouseError:
         if status != "failed":
             raise
