@@ -43,9 +43,15 @@ BRONZE_SCHEMA = StructType([
 # read in splits of similar size. Each of a 1 Hz day's four files was one row group, read by a
 # task of its own, so staging parsed the day in three or four unequal tasks on two cores, and
 # one core waited for the longest.
+# A line's text is written plain, without a dictionary and without Parquet's min/max statistics:
+# lines are all different, so the dictionary Parquet tries first was built for every row group
+# and then dropped, and no query filters on the text. 30 seed-rate days (1,080,907 lines) written
+# in one warm JVM, 4 rounds each in turn: 1.35 s against 1.72 s median, the same rows.
 BRONZE_WRITE_PROPERTIES = {
     "write.wap.enabled": "true",
     "write.parquet.row-group-size-bytes": str(2 * 2**20),
+    "write.parquet.dict-encoding-enabled.column.raw_line": "false",
+    "write.parquet.stats-enabled.column.raw_line": "false",
 }
 
 

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 
+import pyarrow.parquet as pq
 import pytest
 
 from ingest import bronze
@@ -25,10 +26,11 @@ def test_spark_submit_lands_days_in_bronze(tmp_path, lake):
     (site / "d1.jsonl").write_bytes(b'\xef\xbb\xbf{"a": 1}\n\n{"a": 2}\r\nnot json\n')
     (site / "d2.jsonl.gz").write_bytes(gzip.compress(b'{"b": 1}\n'))
     (site / "notes.txt").write_text("not a raw file\n")
-    # A second day, in the same write; the raw folder reached through a link.
+    # A second day, in the same write, of one line sent 200 times (where Parquet would keep a
+    # dictionary); the raw folder reached through a link.
     next_day = raw / "2025" / "08" / "02" / "s1"
     next_day.mkdir(parents=True)
-    (next_day / "d1.jsonl").write_text('{"c": 1}\n')
+    (next_day / "d1.jsonl").write_text('{"c": 1}\n' * 200)
     link = tmp_path / "raw-link"
     link.symlink_to(raw)
     # A lakehouse of its own: the profile's settings with another data folder.
@@ -50,7 +52,7 @@ def test_spark_submit_lands_days_in_bronze(tmp_path, lake):
         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "ingested 2025-08-01: 4 lines into bronze.raw_telemetry" in done.stdout
-    assert "ingested 2025-08-02: 1 lines into bronze.raw_telemetry" in done.stdout
+    assert "ingested 2025-08-02: 200 lines into bronze.raw_telemetry" in done.stdout
     rows = iceberg_catalog(other).load_table("bronze.raw_telemetry").scan(
         selected_fields=("received_on", "source_file", "line_number", "raw_line")
     ).to_arrow().to_pylist()
@@ -61,8 +63,20 @@ def test_spark_submit_lands_days_in_bronze(tmp_path, lake):
         (day, "2025/08/01/s1/d1.jsonl", 3, '{"a": 2}'),
         (day, "2025/08/01/s1/d1.jsonl", 4, "not json"),
         (day, "2025/08/01/s1/d2.jsonl.gz", 1, '{"b": 1}'),
-        (next_day, "2025/08/02/s1/d1.jsonl", 1, '{"c": 1}'),
+        *((next_day, "2025/08/02/s1/d1.jsonl", n, '{"c": 1}') for n in range(1, 201)),
     ]
+    # A line's text is written plain, without a dictionary or min/max statistics, even where a
+    # dictionary would pay; the file's path keeps both, as Parquet writes by default.
+    scan = iceberg_catalog(other).load_table("bronze.raw_telemetry").scan(
+        row_filter="received_on = '2025-08-02'")
+    (task,) = scan.plan_files()
+    footer = pq.ParquetFile(task.file.file_path.removeprefix("file:")).metadata
+    group = footer.row_group(0)
+    chunks = {group.column(i).path_in_schema: group.column(i) for i in range(footer.num_columns)}
+    assert not chunks["raw_line"].has_dictionary_page
+    assert not chunks["raw_line"].is_stats_set
+    assert chunks["source_file"].has_dictionary_page
+    assert chunks["source_file"].is_stats_set
 
 
 def test_a_missing_day_is_refused_before_spark_starts(tmp_path, capsys):
