@@ -330,14 +330,21 @@ def table_property(spark, table: str, key: str) -> str | None:
 def test_a_table_made_before_a_write_property_gets_it_when_a_run_opens_its_branch(published,
                                                                                    spark):
     row_group_size, two_mib = "write.parquet.row-group-size-bytes", "2097152"  # 2 x 1024 x 1024
+    open_file_cost, one_mib = "read.split.open-file-cost", "1048576"
     assert table_property(spark, "bronze.raw_telemetry", row_group_size) == two_mib
-    # As a lakehouse made before Bronze had the setting.
+    # Bronze made by the ingest, the model's table by dbt: both with the read setting.
+    assert table_property(spark, "bronze.raw_telemetry", open_file_cost) == one_mib
+    assert table_property(spark, "silver.readings", open_file_cost) == one_mib
+    # As a lakehouse made before Bronze had the setting, and the models the read setting.
     spark.sql(f"alter table bronze.raw_telemetry unset tblproperties ('{row_group_size}')")
+    spark.sql(f"alter table silver.readings unset tblproperties ('{open_file_cost}')")
     assert table_property(spark, "bronze.raw_telemetry", row_group_size) is None
+    assert table_property(spark, "silver.readings", open_file_cost) is None
     try:
         open_branch(spark, "run_properties")
         assert table_property(spark, "bronze.raw_telemetry", row_group_size) == two_mib
         assert table_property(spark, "silver.readings", "write.wap.enabled") == "true"
+        assert table_property(spark, "silver.readings", open_file_cost) == one_mib
     finally:
         close_branch(spark)
         for table in PUBLISHED_TABLES:

@@ -26,7 +26,12 @@ from typing import TypeVar
 
 from pyspark.sql import SparkSession
 
-from ingest.bronze import BRONZE_TABLE, BRONZE_WRITE_PROPERTIES, properties_sql
+from ingest.bronze import (
+    BRONZE_TABLE,
+    BRONZE_WRITE_PROPERTIES,
+    TABLE_READ_PROPERTIES,
+    properties_sql,
+)
 from telemetry.pipeline.tables import PUBLISHED_TABLES
 from telemetry.settings import CATALOG_NAME, Lakehouse, LakehouseError
 
@@ -71,9 +76,11 @@ def metadata_change(spark: SparkSession, statement: str, attempts: int = 8) -> N
 
 
 def write_properties(table: str) -> dict[str, str]:
-    """The table properties a run's writes rely on: write-audit-publish on every table, and
-    Bronze's row-group size (tables made before it was set get it at their next run)."""
-    return BRONZE_WRITE_PROPERTIES if table == BRONZE_TABLE else {"write.wap.enabled": "true"}
+    """The table properties a run relies on: write-audit-publish and how reads pack files into
+    tasks on every table, and Bronze's Parquet settings (tables made before one was set get it
+    at their next run)."""
+    written = BRONZE_WRITE_PROPERTIES if table == BRONZE_TABLE else {"write.wap.enabled": "true"}
+    return {**written, **TABLE_READ_PROPERTIES}
 
 
 def _missing_properties(spark: SparkSession, table: str) -> dict[str, str]:
