@@ -76,12 +76,17 @@ registered_lines as (
 
 ),
 
+-- Both windows over one partitioning and one order, the count's frame the whole partition: Spark
+-- then sorts the rows once for the two (with the count unordered it sorted them twice). The
+-- readings query of a 1 Hz day, warm, 6 rounds each in turn: 2.2 s against 3.1 s median.
 ranked as (
 
     select
         *,
         count(*) over (
             partition by event_date, site_id, device_id, reading_at
+            order by received_on desc, source_file desc, line_number desc
+            rows between unbounded preceding and unbounded following
         ) as copies_received,
         row_number() over (
             partition by event_date, site_id, device_id, reading_at
