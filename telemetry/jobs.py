@@ -206,12 +206,11 @@ def publish_day(spark: SparkSession, lake: Lakehouse, day: dt.date,
     return publish(spark, lake, run_branch(day, to))
 
 
-def day_metrics(spark: SparkSession, lake: Lakehouse, day: dt.date,
-                tests: list[NodeResult], unpublished_branch: str | None = None,
-                books: Books | None = None) -> Path:
-    """Write the receive day's quality-metrics JSON with these test results (its book from
-    `books`, read_books, when given); its path."""
-    return write_metrics(lake, day, quality_metrics(spark, day, tests, unpublished_branch, books))
+def day_metrics(lake: Lakehouse, day: dt.date, tests: list[NodeResult], books: Books,
+                unpublished_branch: str | None = None) -> Path:
+    """Write the receive day's quality-metrics JSON with these test results and its book from
+    `books` (read_books); its path."""
+    return write_metrics(lake, day, quality_metrics(day, tests, books, unpublished_branch))
 
 
 def report_days(spark: SparkSession, lake: Lakehouse, days: list[dt.date],
@@ -229,14 +228,13 @@ def report_days(spark: SparkSession, lake: Lakehouse, days: list[dt.date],
             # Every day's book in one query, not one per day: 30 seed-rate days' metrics took
             # 0.24 s instead of 2.1 s.
             books = read_books(spark)
-            paths = {day: day_metrics(spark, lake, day, results, books=books) for day in days}
-            restate_books(spark, lake, books)
+            paths = {day: day_metrics(lake, day, results, books) for day in days}
+            restate_books(lake, books)
             return paths
         use_branch(spark, branch)
         try:
             books = read_books(spark)
-            paths = {day: day_metrics(spark, lake, day, results, unpublished_branch=branch,
-                                      books=books)
+            paths = {day: day_metrics(lake, day, results, books, unpublished_branch=branch)
                      for day in days}
         finally:
             close_branch(spark)

@@ -39,13 +39,11 @@ def _book(row: Any) -> dict[str, Any]:
 Books = dict[dt.date, list[dict[str, Any]]]
 
 
-def read_books(spark: SparkSession, day: dt.date | None = None) -> Books:
-    """The rows of the reconciliation model (every receive day's, or `day`'s) by receive day, as
-    plain Python values, in one query: a run of many days reads its books once, not one query
-    per day."""
-    where = f" where received_on = date'{day.isoformat()}'" if day else ""
+def read_books(spark: SparkSession) -> Books:
+    """Every row of the reconciliation model by receive day, as plain Python values, in one
+    query: a run of many days reads its books once, not one query per day."""
     try:
-        rows = spark.sql(f"select * from {RECONCILIATION_TABLE}{where}").collect()
+        rows = spark.sql(f"select * from {RECONCILIATION_TABLE}").collect()
     except AnalysisException as error:
         # A new lakehouse's build that stopped before the model made its table.
         if error.getCondition() != "TABLE_OR_VIEW_NOT_FOUND":
@@ -57,24 +55,22 @@ def read_books(spark: SparkSession, day: dt.date | None = None) -> Books:
     return books
 
 
-def day_book(spark: SparkSession, day: dt.date, books: Books | None = None) -> dict[str, Any]:
-    """The day's row of the reconciliation model, as plain Python values: from `books`
-    (read_books) when given, else read on its own."""
-    rows = (read_books(spark, day) if books is None else books).get(day, [])
+def day_book(books: Books, day: dt.date) -> dict[str, Any]:
+    """The day's row of the reconciliation model among `books` (read_books)."""
+    rows = books.get(day, [])
     if len(rows) != 1:
         raise LakehouseError(f"reconciliation of {day}: expected one row in "
                              f"{RECONCILIATION_TABLE}, found {len(rows)}; was the day built?")
     return rows[0]
 
 
-def restate_books(spark: SparkSession, lake: Lakehouse, books: Books | None = None) -> list[Path]:
+def restate_books(lake: Lakehouse, books: Books) -> list[Path]:
     """Bring every receive day's metrics file in line with its book in the warehouse (`books`,
-    read_books, when given), keeping the day's own test results and status; the files
-    rewritten. A run that recomputes an event date may change the book of an earlier (or later)
-    receive day: a later copy of a reading won, so the earlier day sent one more duplicate and
-    one reading fewer."""
+    read_books), keeping the day's own test results and status; the files rewritten. A run that
+    recomputes an event date may change the book of an earlier (or later) receive day: a later
+    copy of a reading won, so the earlier day sent one more duplicate and one reading fewer."""
     rewritten = []
-    for day, rows in (read_books(spark) if books is None else books).items():
+    for day, rows in books.items():
         path = metrics_path(lake, day)
         try:
             current = json.loads(path.read_text(encoding="utf-8"))
@@ -89,17 +85,15 @@ def restate_books(spark: SparkSession, lake: Lakehouse, books: Books | None = No
     return rewritten
 
 
-def quality_metrics(spark: SparkSession, day: dt.date, tests: Iterable[NodeResult],
-                    unpublished_branch: str | None = None,
-                    books: Books | None = None) -> dict[str, Any]:
-    """The day's metrics: its book from the warehouse (from `books`, read_books, when given), the
-    dbt test results and the run's status (`passed`, `warned`, `failed`). A failed run's book is
-    read from its unpublished branch (the session reads there), and may be missing when the
-    build stopped before it."""
+def quality_metrics(day: dt.date, tests: Iterable[NodeResult], books: Books,
+                    unpublished_branch: str | None = None) -> dict[str, Any]:
+    """The day's metrics: its book from the warehouse (`books`, read_books), the dbt test results
+    and the run's status (`passed`, `warned`, `failed`). A failed run's books are read from its
+    unpublished branch, and its day's book may be missing when the build stopped before it."""
     tests = list(tests)
     status = run_status(tests)
     try:
-        book = day_book(spark, day, books)
+        book = day_book(books, day)
     except LakehouseError:
         if status != "failed":
             raise
