@@ -70,6 +70,16 @@ def edge(ts: object, **fields: object) -> str:
     return json.dumps({"device_id": "mp-lathrop-04", "ts": ts, "status": "online", **fields})
 
 
+def canonical(ts: str, power_w: object, soc_percent: object, temperature_c: object,
+              status: str = "online", device: object = "mp-lathrop-04",
+              site: object = "lathrop-ca", separators: tuple[str, str] = (",", ":")) -> str:
+    """A line with the contract's seven fields in the contract's order."""
+    return json.dumps({"device_id": device, "site_id": site, "ts": ts, "power_w": power_w,
+                       "soc_percent": soc_percent, "temperature_c": temperature_c,
+                       "status": status},
+                      separators=separators)
+
+
 # Lines at the edges of the contract's rules: (line text, reason or the reading's UTC time).
 EDGE_LINES: list[tuple[str, str]] = [
     # Anything but exactly one JSON object is malformed, also when it starts with one.
@@ -120,6 +130,18 @@ EDGE_LINES: list[tuple[str, str]] = [
     ('{"device_id": "mp-lathrop-04", "ts": "2025-09-10T01:21:00Z", "status": "online", '
      '"power_w": 12345678901234567890, "soc_percent": [50], "temperature_c": -0}',
      "2025-09-10T01:21:00"),
+    # The contract's fields in its order with plain values (staging reads such a line with
+    # Spark's JSON reader, any other line as exactly one object): the same rules hold.
+    (canonical("2025-09-10T01:30:00Z", 98.0, -0.5, 0), "2025-09-10T01:30:00"),
+    (canonical("2025-09-10T01:31:00Z", "12.5", None, " 7 ", status="offline",
+               separators=(", ", ": ")),
+     "2025-09-10T01:31:00"),
+    (canonical("2025-09-10T01:32:00Z", 123456789012345.25, 100, -40.0), "2025-09-10T01:32:00"),
+    (canonical("2025-09-10T01:33:00Z", 1, 2, 3)[:-1] + ',"status":"fault"}', "malformed_json"),
+    (canonical("2025-09-10T01:34:00Z", 1, 2, 3) + '{"a":1}', "malformed_json"),
+    (canonical("2025-09-10T01:35:00Z", 4, 5, 6, site=12.5), "2025-09-10T01:35:00"),
+    (canonical("2025-09-10T01:36:00Z", 1, 2, 3, device=None), "missing_device_id"),
+    (canonical("2025-09-10T01:37:00Z", 1, 2, 3, device="  "), "missing_device_id"),
 ]
 LONG_PADDING = "x" * 1_000_000
 
@@ -265,6 +287,16 @@ def test_readings_get_clean_documented_values(bad_day, spark):
                                                    False, False, False, False, d),
         ("mp-lathrop-04", "2025-09-10T01:22:00"): (2.0, None, None, "online",
                                                    False, False, False, False, d),
+        # 98.0 is 98; a soc of -0.5 is out of range
+        ("mp-lathrop-04", "2025-09-10T01:30:00"): (98.0, None, 0.0, "online",
+                                                   False, True, False, True, d),
+        ("mp-lathrop-04", "2025-09-10T01:31:00"): (12.5, None, 7.0, "offline",
+                                                   False, False, False, False, d),
+        ("mp-lathrop-04", "2025-09-10T01:32:00"): (123456789012345.25, 100.0, -40.0, "online",
+                                                   False, False, False, False, d),
+        # a site_id that is a number: the site comes from the registry
+        ("mp-lathrop-04", "2025-09-10T01:35:00"): (4.0, 5.0, 6.0, "online",
+                                                   False, False, False, False, d),
     }
 
 
@@ -273,14 +305,14 @@ def test_reconciliation_holds_and_metrics_count_each_reason(bad_day, spark):
                               "rejected_rows, lost_rows, late_rows "
                               f"from silver.receive_day_reconciliation "
                               f"where received_on = date'{DAY}'")
-    assert recon == [(53, 19, 1, 33, 0, 1)]
+    assert recon == [(61, 23, 1, 37, 0, 1)]
     metrics = json.loads(bad_day["result"].metrics_path.read_text())
     assert metrics["rejected_rows_by_reason"] == {
-        "malformed_json": 11, "missing_device_id": 8, "invalid_timestamp": 10,
+        "malformed_json": 13, "missing_device_id": 10, "invalid_timestamp": 10,
         "unknown_device": 2, "out_of_window": 2,
     }
     assert metrics["event_dates_recomputed"] == ["2025-09-09", "2025-09-10"]
-    assert metrics["null_counts"] == {"power_w": 2, "soc_percent": 16, "temperature_c": 16}
+    assert metrics["null_counts"] == {"power_w": 2, "soc_percent": 18, "temperature_c": 16}
 
 
 def test_silver_quarantine_and_books_equal_the_reference(bad_day, spark, lake):
@@ -319,7 +351,7 @@ def test_gold_has_every_site_and_the_late_reading(bad_day, spark):
                "where event_date in (date'2025-09-09', date'2025-09-10')")}
     sites = {d.site_id for d in load_registry()}
     assert {s for _, s in gold} == sites
-    assert gold[("2025-09-10", "lathrop-ca")][:3] == (16, 3, 6)
+    assert gold[("2025-09-10", "lathrop-ca")][:3] == (20, 3, 6)
     assert gold[("2025-09-10", "hornsdale-sa")] == (0, 0, 4, 0.0, None)
     # The late reading alone, 22:00 to midnight capped at 900 s: 10 W x 900 s = 2.5 Wh.
     late = gold[("2025-09-09", "lathrop-ca")]

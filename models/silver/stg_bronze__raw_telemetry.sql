@@ -8,6 +8,10 @@
         pre_hook="{{ empty_partitions('received_on', process_days()) }}",
     )
 }}
+{%- set contract_fields = {
+    'device_id': 'binary', 'site_id': 'string', 'status': 'string', 'power_w': 'string',
+    'soc_percent': 'string', 'temperature_c': 'string', 'ts': 'string',
+} -%}
 
 with
 
@@ -30,6 +34,22 @@ devices as (
 
 ),
 
+-- A line in the canonical form (the contract's fields in its order, plain values) read by
+-- Spark's JSON reader; null for any other line.
+canonical as (
+
+    select
+        raw_line,
+        source_file,
+        line_number,
+        received_on,
+        {{ canonical_json_object('raw_line', contract_fields, [
+            'device_id', 'site_id', 'ts', 'power_w', 'soc_percent', 'temperature_c', 'status',
+        ], measured_columns()) }} as canonical_record
+    from raw_telemetry
+
+),
+
 wrapped as (
 
     select
@@ -37,8 +57,11 @@ wrapped as (
         source_file,
         line_number,
         received_on,
-        {{ wrapped_json_line('raw_line') }} as wrapped
-    from raw_telemetry
+        canonical_record,
+        case
+            when canonical_record is null then {{ wrapped_json_line('raw_line') }}
+        end as wrapped
+    from canonical
 
 ),
 
@@ -51,10 +74,10 @@ parsed as (
         source_file,
         line_number,
         received_on,
-        {{ json_object('raw_line', 'wrapped', {
-            'device_id': 'binary', 'site_id': 'string', 'status': 'string', 'power_w': 'string',
-            'soc_percent': 'string', 'temperature_c': 'string', 'ts': 'string',
-        }) }} as record
+        coalesce(
+            canonical_record,
+            {{ json_object('raw_line', 'wrapped', contract_fields) }}
+        ) as record
     from wrapped
 
 ),
