@@ -3,15 +3,17 @@
     which json_object then reads.
 
     Canonical: one JSON object holding exactly the fields `keys`, in that order, each once, JSON
-    whitespace allowed around each token; each value null or a string of printable ASCII
-    characters without escapes, and a field in `numbers` may also hold a plain decimal number (no
-    exponent, at most 15 digits before and after the point, no minus zero). Such a line is one
-    JSON object and no key is given twice, so json_object would read the same struct from it: a
-    string's characters as text, its UTF-8 bytes for `binary`, null for null. A number's text is
-    the number as written (`98.0`) where json_object gives Spark's writing of the value (`98`):
-    the same number, which is why only fields read as numbers (to_measurement) may hold one. Every
-    other line (other fields or another order, escapes, non-ASCII text, a number elsewhere,
-    anything after the object) is not canonical and is read exactly by json_object.
+    whitespace allowed around each token and nothing else before or after the object (the
+    pattern ends at `\z`: `$` would also let a final U+2028 or U+0085 through); each value null
+    or a string of printable ASCII characters without escapes, and a field in `numbers` may also
+    hold a plain decimal number (no exponent, at most 15 digits before and after the point, no
+    minus zero). Such a line is one JSON object and no key is given twice, so json_object would
+    read the same struct from it: a string's characters as text, its UTF-8 bytes for `binary`,
+    null for null. A number's text is the number as written (`98.0`) where json_object gives
+    Spark's writing of the value (`98`): the same number, which is why only fields read as
+    numbers (to_measurement) may hold one. Every other line (other fields or another order,
+    escapes, non-ASCII text, a number elsewhere, anything after the object) is not canonical and
+    is read exactly by json_object.
 
     Spark's JSON reader takes the fields out of the text as it scans it; json_object first builds
     a variant of the whole line and casts it. The staging query of a 1 Hz day (2.2 million lines,
@@ -38,7 +40,7 @@
     {%- endfor -%}
     cast(
         case
-            when {{ line }} rlike '^{{ space }}[{]{{ space }}{{ members | join(space ~ ',' ~ space) }}{{ space }}[}]{{ space }}$'
+            when {{ line }} rlike '^{{ space }}[{]{{ space }}{{ members | join(space ~ ',' ~ space) }}{{ space }}[}]{{ space }}\\z'
                 then from_json({{ line }}, '{% for field in fields %}{{ field }} string{{ ", " if not loop.last }}{% endfor %}')
         end
         as struct<{{ schema | join(', ') }}>

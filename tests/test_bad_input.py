@@ -139,6 +139,7 @@ EDGE_LINES: list[tuple[str, str]] = [
     (canonical("2025-09-10T01:32:00Z", 123456789012345.25, 100, -40.0), "2025-09-10T01:32:00"),
     (canonical("2025-09-10T01:33:00Z", 1, 2, 3)[:-1] + ',"status":"fault"}', "malformed_json"),
     (canonical("2025-09-10T01:34:00Z", 1, 2, 3) + '{"a":1}', "malformed_json"),
+    (canonical("2025-09-10T01:34:30Z", 1, 2, 3) + "\u2028", "malformed_json"),
     (canonical("2025-09-10T01:35:00Z", 4, 5, 6, site=12.5), "2025-09-10T01:35:00"),
     (canonical("2025-09-10T01:36:00Z", 1, 2, 3, device=None), "missing_device_id"),
     (canonical("2025-09-10T01:37:00Z", 1, 2, 3, device="  "), "missing_device_id"),
@@ -305,10 +306,10 @@ def test_reconciliation_holds_and_metrics_count_each_reason(bad_day, spark):
                               "rejected_rows, lost_rows, late_rows "
                               f"from silver.receive_day_reconciliation "
                               f"where received_on = date'{DAY}'")
-    assert recon == [(61, 23, 1, 37, 0, 1)]
+    assert recon == [(62, 23, 1, 38, 0, 1)]
     metrics = json.loads(bad_day["result"].metrics_path.read_text())
     assert metrics["rejected_rows_by_reason"] == {
-        "malformed_json": 13, "missing_device_id": 10, "invalid_timestamp": 10,
+        "malformed_json": 14, "missing_device_id": 10, "invalid_timestamp": 10,
         "unknown_device": 2, "out_of_window": 2,
     }
     assert metrics["event_dates_recomputed"] == ["2025-09-09", "2025-09-10"]
