@@ -107,9 +107,11 @@ def cmd_run(args: argparse.Namespace) -> None:
     days = _days(args.date, args.to)
     lake = lakehouse()
     _require_complete(lake, days, args.allow_incomplete)
+    # The raw files' sizes first: beside the parse, each file's look-up waits for the lock.
+    java_options = run_java_options(raw_bytes(lake, days))
     parse_ahead(lake, args.vars)
     started = time.perf_counter()
-    spark = spark_session(lake, java_options=run_java_options(raw_bytes(lake, days)))
+    spark = spark_session(lake, java_options=java_options)
     session_s = time.perf_counter() - started
     run = run_days(spark, lake, days, args.vars, args.allow_incomplete)
     for day in days:

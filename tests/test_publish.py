@@ -247,11 +247,14 @@ def test_a_build_started_from_a_parse_made_ahead_judges_the_day_with_its_own_var
         return [(r.name, r.status) for r in run_dbt(lake, gate, DAY, extra_vars, check=False)
                 if r.resource_type == "test"]
 
+    interval = sys.getswitchinterval()
     parse_ahead(lake, strict)
     assert outcome({}) == [("gate_rejected_share", "pass")]
     assert outcome(strict) == [("gate_rejected_share", "fail")]
     parse_ahead(lake)
     assert outcome({}) == [("gate_rejected_share", "pass")]
+    # The thread switch interval, shortened while a parse runs, is back once both are done.
+    assert sys.getswitchinterval() == interval
 
 
 def test_an_empty_build_changes_no_table(published, spark, lake):
