@@ -79,13 +79,15 @@ def _other_vars(extra_vars: dict[str, Any] | None) -> dict[str, Any]:
 
 # The parses made ahead of a build (parse_ahead), by the project arguments they were made with.
 _parses_ahead: dict[tuple[str, ...], Future[Any]] = {}
+# dbt keeps its flags and adapters in globals: one command at a time in a process.
+_ONE_COMMAND = threading.Lock()
 # While a parse made ahead runs, a thread waiting for the interpreter's lock asks the parse to
 # hand it over after 0.5 ms, not Python's 5 ms: the run's own thread starts Spark's JVM through
 # hundreds of short calls, each waiting for the lock again after it returns. 30 seed-rate days'
 # file sizes read and session started beside a whole project's parse, 3 runs each: 4.2 to 4.4 s
 # against 4.7 to 5.2 s (and 5.4 to 5.9 s with the sizes read beside the parse too).
 AHEAD_SWITCH_INTERVAL_S = 0.0005
-_ahead = {"running": 0, "interval": sys.getswitchinterval()}
+_ahead: dict[str, float] = {"running": 0, "interval": sys.getswitchinterval()}
 _ahead_lock = threading.Lock()
 
 
@@ -102,8 +104,6 @@ def _ahead_ended() -> None:
         _ahead["running"] -= 1
         if _ahead["running"] == 0:
             sys.setswitchinterval(_ahead["interval"])
-# dbt keeps its flags and adapters in globals: one command at a time in a process.
-_ONE_COMMAND = threading.Lock()
 
 
 def parse_ahead(lake: Lakehouse, extra_vars: dict[str, Any] | None = None) -> None:
