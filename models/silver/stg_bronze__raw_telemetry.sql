@@ -8,9 +8,10 @@
         pre_hook="{{ empty_partitions('received_on', process_days()) }}",
     )
 }}
+{#- The contract's fields in the contract's order, each as the type the line's struct gives it. -#}
 {%- set contract_fields = {
-    'device_id': 'binary', 'site_id': 'string', 'status': 'string', 'power_w': 'string',
-    'soc_percent': 'string', 'temperature_c': 'string', 'ts': 'string',
+    'device_id': 'binary', 'site_id': 'string', 'ts': 'string', 'power_w': 'string',
+    'soc_percent': 'string', 'temperature_c': 'string', 'status': 'string',
 } -%}
 
 with
@@ -43,9 +44,8 @@ canonical as (
         source_file,
         line_number,
         received_on,
-        {{ canonical_json_object('raw_line', contract_fields, [
-            'device_id', 'site_id', 'ts', 'power_w', 'soc_percent', 'temperature_c', 'status',
-        ], measured_columns()) }} as canonical_record
+        {{ canonical_json_object('raw_line', contract_fields, measured_columns()) }}
+            as canonical_record
     from raw_telemetry
 
 ),
